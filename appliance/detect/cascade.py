@@ -1,0 +1,240 @@
+"""The MTCNN cascade (Zhang et al. 2016) in numpy, independent of how the three nets run.
+
+PNet proposes windows over a scale pyramid, RNet refines them on 24x24 patches and ONet on
+48x48 patches, adding five landmarks. A :class:`NetRunner` runs the nets (TensorFlow or TFLite);
+everything else, and so every decision about which faces come out, lives here, so both backends
+give the same faces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from . import boxes as bx
+
+LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected face in frame pixels: box ``[x, y, w, h]``, ONet confidence, five landmarks."""
+
+    box: tuple[float, float, float, float]
+    confidence: float
+    landmarks: tuple[tuple[float, float], ...] = field(default=())
+
+    @property
+    def xyxy(self) -> tuple[float, float, float, float]:
+        x, y, w, h = self.box
+        return (x, y, x + w, y + h)
+
+    @property
+    def size(self) -> float:
+        """Face size in pixels: the geometric mean of the box sides."""
+        return float(np.sqrt(max(self.box[2], 0) * max(self.box[3], 0)))
+
+    def shifted(self, dx: float, dy: float) -> Face:
+        """The same face in a frame whose origin is ``(-dx, -dy)`` from this one's."""
+        x, y, w, h = self.box
+        return Face(
+            (x + dx, y + dy, w, h), self.confidence, tuple((px + dx, py + dy) for px, py in self.landmarks)
+        )
+
+    def scaled(self, factor: float) -> Face:
+        """The same face in a frame resized by ``factor``."""
+        return Face(
+            tuple(v * factor for v in self.box),  # type: ignore[arg-type]
+            self.confidence,
+            tuple((px * factor, py * factor) for px, py in self.landmarks),
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "box": [round(v, 1) for v in self.box],
+            "confidence": round(self.confidence, 5),
+            "landmarks": {
+                name: [round(px, 1), round(py, 1)]
+                for name, (px, py) in zip(LANDMARK_NAMES, self.landmarks, strict=False)
+            },
+        }
+
+
+class NetRunner(Protocol):
+    """Runs the three MTCNN nets on normalised RGB float32 input ((pixel - 127.5) / 128)."""
+
+    name: str
+
+    def pnet(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, H, W, 3) -> face probability (N, h, w) and box offsets (N, h, w, 4)."""
+        ...
+
+    def rnet(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 24, 24, 3) -> face probability (N,) and box offsets (N, 4)."""
+        ...
+
+    def onet(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(N, 48, 48, 3) -> face probability (N,), box offsets (N, 4), landmarks (N, 10)."""
+        ...
+
+
+@dataclass(frozen=True)
+class CascadeSettings:
+    """Detection parameters; the defaults are those of the ``mtcnn`` package 1.0."""
+
+    min_face: float = 20.0
+    scale_factor: float = 0.709
+    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.8)
+    nms_pnet_scale: float = 0.5
+    nms_pnet: float = 0.7
+    nms_rnet: float = 0.7
+    nms_onet: float = 0.7
+
+
+def normalise(rgb: np.ndarray) -> np.ndarray:
+    """uint8 RGB -> the nets' input range, as the ``mtcnn`` package does it."""
+    return (rgb.astype(np.float32) - 127.5) * (1.0 / 128.0)
+
+
+def extract_patches(image: np.ndarray, boxes: np.ndarray, size: int, chunk: int = 512) -> np.ndarray:
+    """Bilinear ``size``x``size`` samples of each box from a normalised image, zero outside the frame.
+
+    Same sampling as ``tf.image.crop_and_resize`` as the ``mtcnn`` package calls it (box corners
+    divided by the frame size, corner-aligned grid), so RNet/ONet see what they saw in the package.
+    """
+    height, width = image.shape[:2]
+    out = np.empty((len(boxes), size, size, image.shape[2]), dtype=np.float32)
+    steps = np.arange(size, dtype=np.float64) / max(size - 1, 1)
+    for start in range(0, len(boxes), chunk):
+        b = boxes[start : start + chunk].astype(np.float64)
+        ys = (b[:, 1:2] / height) * (height - 1) + steps * ((b[:, 3:4] - b[:, 1:2]) / height) * (height - 1)
+        xs = (b[:, 0:1] / width) * (width - 1) + steps * ((b[:, 2:3] - b[:, 0:1]) / width) * (width - 1)
+        y_ok = (ys >= 0) & (ys <= height - 1)
+        x_ok = (xs >= 0) & (xs <= width - 1)
+        y0 = np.clip(np.floor(ys), 0, height - 1).astype(np.int64)
+        x0 = np.clip(np.floor(xs), 0, width - 1).astype(np.int64)
+        y1 = np.minimum(y0 + 1, height - 1)
+        x1 = np.minimum(x0 + 1, width - 1)
+        wy = (ys - y0)[:, :, None, None].astype(np.float32)
+        wx = (xs - x0)[:, None, :, None].astype(np.float32)
+        top_left = image[y0[:, :, None], x0[:, None, :]]
+        top_right = image[y0[:, :, None], x1[:, None, :]]
+        bottom_left = image[y1[:, :, None], x0[:, None, :]]
+        bottom_right = image[y1[:, :, None], x1[:, None, :]]
+        top = top_left + (top_right - top_left) * wx
+        bottom = bottom_left + (bottom_right - bottom_left) * wx
+        patch = top + (bottom - top) * wy
+        patch *= (y_ok[:, :, None] & x_ok[:, None, :])[..., None]
+        out[start : start + chunk] = patch
+    return out
+
+
+class Cascade:
+    """MTCNN over one or more RGB frames, with the nets run by ``runner``."""
+
+    def __init__(self, runner: NetRunner, settings: CascadeSettings | None = None) -> None:
+        self.runner = runner
+        self.settings = settings or CascadeSettings()
+
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        """Faces in one RGB uint8 frame."""
+        return self.detect_batch([rgb])[0]
+
+    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[list[Face]]:
+        """Faces in each of several RGB uint8 frames; same-sized frames share PNet/RNet/ONet calls."""
+        if not frames:
+            return []
+        frames = [normalise(f) for f in frames]
+        proposals = self._stage_pnet(frames)
+        refined = self._stage_rnet(frames, proposals)
+        return self._stage_onet(frames, refined)
+
+    # -- stage 1 -----------------------------------------------------------------------------
+    def _stage_pnet(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
+        s = self.settings
+        per_frame: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in frames]
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, frame in enumerate(frames):
+            groups.setdefault(frame.shape[:2], []).append(i)
+        for (height, width), idx in groups.items():
+            for scale in bx.pyramid_scales(width, height, s.min_face, s.scale_factor):
+                size = (max(int(width * scale), 1), max(int(height * scale), 1))
+                batch = np.stack([cv2.resize(frames[i], size, interpolation=cv2.INTER_AREA) for i in idx])
+                prob, reg = self.runner.pnet(batch)
+                for j, i in enumerate(idx):
+                    boxes, scores = bx.pnet_candidates(prob[j], reg[j], scale, s.thresholds[0])
+                    if len(boxes):
+                        keep = bx.nms(boxes, scores, s.nms_pnet_scale)
+                        per_frame[i].append((boxes[keep], scores[keep]))
+        out = []
+        for found in per_frame:
+            if not found:
+                out.append(np.empty((0, 4)))
+                continue
+            boxes = np.concatenate([b for b, _ in found])
+            scores = np.concatenate([c for _, c in found])
+            keep = bx.nms(boxes, scores, s.nms_pnet)
+            out.append(bx.square(boxes[keep]))
+        return out
+
+    # -- stage 2 -----------------------------------------------------------------------------
+    def _stage_rnet(self, frames: Sequence[np.ndarray], proposals: list[np.ndarray]) -> list[np.ndarray]:
+        s = self.settings
+        counts = [len(p) for p in proposals]
+        if sum(counts) == 0:
+            return proposals
+        patches = np.concatenate(
+            [extract_patches(f, p, 24) for f, p in zip(frames, proposals, strict=True) if len(p)]
+        )
+        prob, offsets = self.runner.rnet(patches)
+        out, start = [], 0
+        for boxes, n in zip(proposals, counts, strict=True):
+            p, o = prob[start : start + n], offsets[start : start + n]
+            start += n
+            mask = p > s.thresholds[1]
+            if not mask.any():
+                out.append(np.empty((0, 4)))
+                continue
+            boxes, scores = bx.regress(boxes[mask], o[mask].astype(np.float64)), p[mask]
+            keep = bx.nms(boxes, scores, s.nms_rnet)
+            out.append(bx.square(boxes[keep]))
+        return out
+
+    # -- stage 3 -----------------------------------------------------------------------------
+    def _stage_onet(self, frames: Sequence[np.ndarray], refined: list[np.ndarray]) -> list[list[Face]]:
+        s = self.settings
+        counts = [len(r) for r in refined]
+        if sum(counts) == 0:
+            return [[] for _ in frames]
+        patches = np.concatenate(
+            [extract_patches(f, r, 48) for f, r in zip(frames, refined, strict=True) if len(r)]
+        )
+        prob, offsets, marks = self.runner.onet(patches)
+        results: list[list[Face]] = []
+        start = 0
+        for frame, boxes, n in zip(frames, refined, counts, strict=True):
+            p, o, m = prob[start : start + n], offsets[start : start + n], marks[start : start + n]
+            start += n
+            mask = p > s.thresholds[2]
+            if not mask.any():
+                results.append([])
+                continue
+            boxes, p, o, m = boxes[mask], p[mask], o[mask].astype(np.float64), m[mask].astype(np.float64)
+            w = boxes[:, 2:3] - boxes[:, 0:1] + 1
+            h = boxes[:, 3:4] - boxes[:, 1:2] + 1
+            lx = w * m[:, 0:5] + boxes[:, 0:1] - 1
+            ly = h * m[:, 5:10] + boxes[:, 1:2] - 1
+            boxes = bx.regress(boxes, o)
+            keep = bx.nms(boxes, p, s.nms_onet, method="min")
+            height, width = frame.shape[:2]
+            clipped = bx.clip_boxes(boxes[keep], width, height)
+            faces = []
+            for k, (x1, y1, x2, y2) in zip(keep, clipped, strict=True):
+                marks_k = tuple((float(lx[k, j]), float(ly[k, j])) for j in range(5))
+                faces.append(Face((float(x1), float(y1), float(x2 - x1), float(y2 - y1)), float(p[k]), marks_k))
+            results.append(faces)
+        return results
