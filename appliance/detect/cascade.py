@@ -235,6 +235,8 @@ class Cascade:
             faces = []
             for k, (x1, y1, x2, y2) in zip(keep, clipped, strict=True):
                 marks_k = tuple((float(lx[k, j]), float(ly[k, j])) for j in range(5))
-                faces.append(Face((float(x1), float(y1), float(x2 - x1), float(y2 - y1)), float(p[k]), marks_k))
+                faces.append(
+                    Face((float(x1), float(y1), float(x2 - x1), float(y2 - y1)), float(p[k]), marks_k)
+                )
             results.append(faces)
         return results

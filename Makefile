@@ -1,0 +1,43 @@
+# make run  -> set up .venv and run the appliance on ./data (inbox, outbox, state)
+# make test -> set up .venv, lint (ruff) and run the test suite
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.10 python3; do command -v $$p >/dev/null && { echo $$p; break; }; done)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+EXTRAS ?= tf,lite,dev
+PYTEST_ARGS ?=
+
+.PHONY: run test lint venv system-deps models bench container-test clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	touch $@
+
+venv: $(BIN)/.installed
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+run: venv
+	mkdir -p data/inbox data/outbox data/state
+	$(BIN)/appliance serve --data ./data
+
+lint: venv
+	$(BIN)/ruff check appliance tests scripts
+	$(BIN)/ruff format --check appliance tests scripts
+
+test: venv system-deps lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+models: venv
+	$(BIN)/python scripts/convert_models.py --fp16
+
+bench: venv
+	$(BIN)/python scripts/bench.py --json bench-out/bench.json
+
+container-test:
+	bash scripts/container-test.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -1,0 +1,213 @@
+"""The pipeline, top to bottom: footage in, one good crop per person and a manifest out.
+
+open -> for each analysed frame: detect -> score -> track (keep each track's best shot)
+-> drop one-frame flickers -> write crops, manifest.json and faces.csv atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .crops import align_face, crop_face
+from .detect import Detector, Face
+from .outbox import ResultWriter
+from .quality import score
+from .track import Sighting, Track, Tracker, TrackerSettings
+from .video import Frame, VideoSource
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    backend: str = "auto"
+    fps: float | None = 5.0  # analysed frames per second; None = every frame
+    min_face: float = 20.0
+    margin: float = 0.2
+    all_crops: bool = False
+    aligned: bool = False
+    min_track_detections: int = 2  # in videos; a face seen once is usually a false positive
+    max_missed_s: float = 1.5
+    threads: int = 1
+
+
+@dataclass
+class Progress:
+    """What a running extraction reports: enough for a progress bar and a live preview."""
+
+    frames_decoded: int = 0
+    frames_total: int = 0
+    frames_analysed: int = 0
+    faces: int = 0
+    tracks: int = 0
+    elapsed_s: float = 0.0
+    frame: Frame | None = field(default=None, repr=False)
+    frame_faces: list[Face] = field(default_factory=list, repr=False)
+
+    @property
+    def fraction(self) -> float:
+        if self.frames_total <= 0:
+            return 0.0
+        return min(self.frames_decoded / self.frames_total, 1.0)
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    output: Path
+    tracks: int
+    manifest: dict
+
+
+class Cancelled(Exception):
+    """The extraction was asked to stop (service shutdown); nothing was published."""
+
+
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Extractor:
+    def __init__(self, settings: ExtractSettings | None = None, detector: Detector | None = None) -> None:
+        self.settings = settings or ExtractSettings()
+        self.detector = detector or Detector(
+            self.settings.backend, self.settings.min_face, self.settings.threads
+        )
+
+    def run(
+        self,
+        path: str | os.PathLike[str],
+        out_root: str | os.PathLike[str],
+        progress: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+        stem: str | None = None,
+    ) -> ExtractResult:
+        s = self.settings
+        started = time.monotonic()
+        with VideoSource(path) as source:
+            info = source.info
+            digest = sha256_file(path)
+            writer = ResultWriter(out_root, stem or Path(path).stem)
+            try:
+                tracker = Tracker(TrackerSettings(max_missed_s=s.max_missed_s))
+                state = Progress(frames_total=info.frames)
+                stats: dict = {}
+                for frame in source.frames(s.fps, stats):
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled(str(path))
+                    faces = self.detector.detect(frame.image)
+                    self._track(tracker, writer, frame, faces)
+                    state.frames_decoded = stats["decoded"]
+                    state.frames_analysed += 1
+                    state.faces += len(faces)
+                    state.tracks = len(tracker.active) + len(tracker.finished)
+                    state.elapsed_s = time.monotonic() - started
+                    state.frame, state.frame_faces = frame, faces
+                    if progress is not None:
+                        progress(state)
+                min_hits = s.min_track_detections if state.frames_analysed > 1 else 1
+                tracks = [t for t in tracker.close() if t.detections >= min_hits]
+                wall = time.monotonic() - started
+                manifest = self._publish(writer, tracks, info, digest, stats["decoded"], state, wall)
+                output = writer.commit()
+            except BaseException:
+                writer.abort()
+                raise
+        return ExtractResult(output, len(tracks), manifest)
+
+    def _track(self, tracker: Tracker, writer: ResultWriter, frame: Frame, faces: list[Face]) -> None:
+        sightings = [Sighting(frame.index, frame.time_s, f, score(f, frame.image)) for f in faces]
+        for track, sight, is_best in tracker.update(sightings, frame.time_s):
+            if is_best:
+                track.best_crop = crop_face(frame.image, sight.face, self.settings.margin)
+                if self.settings.aligned:
+                    track.best_aligned = align_face(frame.image, sight.face)
+            if self.settings.all_crops:
+                writer.image(
+                    f"all/frame-{frame.index:06d}-track-{track.id:04d}.jpg",
+                    crop_face(frame.image, sight.face, self.settings.margin),
+                )
+
+    def _publish(self, writer, tracks: list[Track], info, digest, decoded, state, wall) -> dict:
+        s = self.settings
+        entries, rows = [], []
+        for number, track in enumerate(tracks, start=1):
+            best = track.best
+            name = writer.image(f"faces/track-{number:04d}.jpg", track.best_crop)
+            if s.aligned and track.best_aligned is not None:
+                writer.image(f"aligned/track-{number:04d}.jpg", track.best_aligned)
+            face = best.face.to_dict()
+            entry = {
+                "id": number,
+                "first_s": round(track.first.time_s, 3),
+                "last_s": round(track.last.time_s, 3),
+                "detections": track.detections,
+                "best": {
+                    "file": name,
+                    "frame": best.frame,
+                    "time_s": round(best.time_s, 3),
+                    **face,
+                    "quality": best.quality.to_dict(),
+                },
+            }
+            entries.append(entry)
+            row = {
+                "track": number, "file": name, "first_s": entry["first_s"], "last_s": entry["last_s"],
+                "detections": track.detections, "frame": best.frame, "time_s": entry["best"]["time_s"],
+                "x": face["box"][0], "y": face["box"][1], "w": face["box"][2], "h": face["box"][3],
+                "confidence": face["confidence"], "quality": round(best.quality.score, 4),
+            }  # fmt: skip
+            for key, (px, py) in face["landmarks"].items():
+                row[f"{key}_x"], row[f"{key}_y"] = px, py
+            rows.append(row)
+        manifest = {
+            "version": __version__,
+            "source": {
+                "path": str(Path(info.path).name),
+                "sha256": digest,
+                "size_bytes": Path(info.path).stat().st_size,
+                "duration_s": round(info.duration_s, 3),
+                "fps": round(info.fps, 3),
+                "frames": info.frames if info.frames else decoded,
+                "width": info.width,
+                "height": info.height,
+            },
+            "backend": self.detector.backend,
+            "settings": asdict(s),
+            "stats": {
+                "frames_decoded": decoded,
+                "frames_analysed": state.frames_analysed,
+                "detections": state.faces,
+                "wall_s": round(wall, 3),
+            },
+            "tracks": entries,
+        }
+        writer.json("manifest.json", manifest)
+        writer.csv("faces.csv", rows)
+        return manifest
+
+
+def preview_image(frame: Frame, faces: list[Face], max_side: int = 640) -> np.ndarray:
+    """The frame being analysed with its face boxes drawn, downscaled: the original window, headless."""
+    import cv2
+
+    image = frame.image
+    scale = min(1.0, max_side / max(image.shape[:2]))
+    if scale < 1.0:
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    else:
+        image = image.copy()
+    for face in faces:
+        x, y, w, h = (int(round(v * scale)) for v in face.box)
+        cv2.rectangle(image, (x, y), (x + w, y + h), (0, 200, 0), 2)
+    return image

@@ -1,0 +1,126 @@
+"""Associate detections across analysed frames into tracks, keeping each track's best shot.
+
+Matching is greedy on a score that mixes box overlap with centre distance from a constant-velocity
+prediction, so people walking towards the camera at 5 analysed frames/s stay one track even when
+successive boxes barely overlap. A track ends once it has been missed for ``max_missed_s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .detect.boxes import iou_matrix
+from .detect.cascade import Face
+from .quality import Quality
+
+
+@dataclass
+class Sighting:
+    frame: int
+    time_s: float
+    face: Face
+    quality: Quality
+
+
+@dataclass
+class Track:
+    id: int
+    first: Sighting
+    last: Sighting
+    best: Sighting
+    detections: int = 1
+    best_crop: np.ndarray | None = field(default=None, repr=False)  # BGR, with margin
+    best_aligned: np.ndarray | None = field(default=None, repr=False)
+    velocity: tuple[float, float] = (0.0, 0.0)  # px/s of the box centre
+
+    def predicted_center(self, time_s: float) -> tuple[float, float]:
+        x, y, w, h = self.last.face.box
+        dt = time_s - self.last.time_s
+        return x + w / 2 + self.velocity[0] * dt, y + h / 2 + self.velocity[1] * dt
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    max_missed_s: float = 1.5  # end a track after this long unseen
+    min_iou: float = 0.2
+    max_center_dist: float = 1.0  # in face sizes, from the predicted centre
+    max_size_ratio: float = 1.8
+
+
+class Tracker:
+    def __init__(self, settings: TrackerSettings | None = None) -> None:
+        self.settings = settings or TrackerSettings()
+        self.active: list[Track] = []
+        self.finished: list[Track] = []
+        self._next_id = 1
+
+    def update(self, sightings: list[Sighting], time_s: float) -> list[tuple[Track, Sighting, bool]]:
+        """Assign this frame's sightings to tracks; returns (track, sighting, is_new_best) for each."""
+        s = self.settings
+        self._expire(time_s)
+        pairs: list[tuple[float, int, int]] = []
+        if self.active and sightings:
+            t_boxes = np.array([t.last.face.xyxy for t in self.active])
+            d_boxes = np.array([d.face.xyxy for d in sightings])
+            ious = iou_matrix(t_boxes, d_boxes)
+            for ti, track in enumerate(self.active):
+                cx, cy = track.predicted_center(time_s)
+                for di, sight in enumerate(sightings):
+                    x, y, w, h = sight.face.box
+                    size = max(track.last.face.size, sight.face.size, 1.0)
+                    dist = float(np.hypot(x + w / 2 - cx, y + h / 2 - cy)) / size
+                    ratio = max(track.last.face.size, 1.0) / max(sight.face.size, 1.0)
+                    if ratio > s.max_size_ratio or ratio < 1 / s.max_size_ratio:
+                        continue
+                    if ious[ti, di] >= s.min_iou or dist <= s.max_center_dist:
+                        pairs.append((float(ious[ti, di]) - 0.5 * dist, ti, di))
+        pairs.sort(reverse=True)
+        used_t: set[int] = set()
+        used_d: set[int] = set()
+        results: list[tuple[Track, Sighting, bool]] = []
+        for _, ti, di in pairs:
+            if ti in used_t or di in used_d:
+                continue
+            used_t.add(ti)
+            used_d.add(di)
+            track, sight = self.active[ti], sightings[di]
+            dt = sight.time_s - track.last.time_s
+            if dt > 0:
+                (ox, oy), (nx, ny) = _center(track.last.face), _center(sight.face)
+                vx, vy = (nx - ox) / dt, (ny - oy) / dt
+                track.velocity = (0.5 * track.velocity[0] + 0.5 * vx, 0.5 * track.velocity[1] + 0.5 * vy)
+            track.last = sight
+            track.detections += 1
+            better = sight.quality.score > track.best.quality.score
+            if better:
+                track.best = sight
+            results.append((track, sight, better))
+        for di, sight in enumerate(sightings):
+            if di not in used_d:
+                track = Track(self._next_id, sight, sight, sight)
+                self._next_id += 1
+                self.active.append(track)
+                results.append((track, sight, True))
+        return results
+
+    def _expire(self, time_s: float) -> None:
+        keep = []
+        for track in self.active:
+            if time_s - track.last.time_s > self.settings.max_missed_s:
+                self.finished.append(track)
+            else:
+                keep.append(track)
+        self.active = keep
+
+    def close(self) -> list[Track]:
+        """End every track; all tracks in order of first appearance."""
+        self.finished.extend(self.active)
+        self.active = []
+        return sorted(self.finished, key=lambda t: (t.first.time_s, t.id))
+
+
+def _center(face: Face) -> tuple[float, float]:
+    x, y, w, h = face.box
+    return x + w / 2, y + h / 2

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from appliance.detect import boxes as bx
+
+
+def test_pyramid_stops_at_the_12px_window():
+    for min_face in (12, 20, 40, 60, 100):
+        scales = bx.pyramid_scales(1920, 1080, min_face)
+        assert scales[0] == pytest.approx(12 / min_face)
+        assert 1080 * scales[-1] >= 12
+        assert 1080 * scales[-1] * 0.709 < 12
+
+
+def test_pyramid_rejects_faces_below_the_window():
+    with pytest.raises(ValueError):
+        bx.pyramid_scales(640, 480, 10)
+
+
+def test_pyramid_of_a_frame_smaller_than_the_face_is_empty():
+    assert bx.pyramid_scales(30, 30, 60) == []
+
+
+def test_iou_of_identical_disjoint_and_half_overlapping_boxes():
+    a = np.array([[0, 0, 10, 10]], float)
+    b = np.array([[0, 0, 10, 10], [20, 20, 30, 30], [5, 0, 15, 10]], float)
+    np.testing.assert_allclose(bx.iou_matrix(a, b)[0], [1.0, 0.0, 50 / 150])
+    np.testing.assert_allclose(bx.iou_matrix(a, b, "min")[0], [1.0, 0.0, 0.5])
+
+
+def test_nms_keeps_the_best_of_overlapping_boxes_and_separate_ones():
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [0, 0, 10, 9]], float)
+    scores = np.array([0.8, 0.9, 0.7, 0.6])
+    keep = bx.nms(boxes, scores, 0.5)
+    assert list(keep) == [1, 2]
+
+
+def test_nms_drops_a_box_overlapping_any_better_box_as_the_reference_does():
+    # B overlaps A (kept) only slightly but overlaps C, which A suppressed: fast NMS drops B too.
+    a, c, b = [0, 0, 10, 10], [3, 0, 13, 10], [7, 0, 17, 10]
+    keep = bx.nms(np.array([a, c, b], float), np.array([0.9, 0.8, 0.7]), 0.4)
+    assert list(keep) == [0]
+
+
+def test_square_keeps_the_centre():
+    sq = bx.square(np.array([[10, 20, 30, 60]], float))[0]
+    assert sq[2] - sq[0] == pytest.approx(40) and sq[3] - sq[1] == pytest.approx(40)
+    assert (sq[0] + sq[2]) / 2 == pytest.approx(20) and (sq[1] + sq[3]) / 2 == pytest.approx(40)
+
+
+def test_clip_clamps_instead_of_mirroring():
+    clipped = bx.clip_boxes(np.array([[-15, -5, 50, 700]], float), 640, 480)[0]
+    assert list(clipped) == [0, 0, 50, 479]
