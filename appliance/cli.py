@@ -83,9 +83,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         finally:
             bar.close()
         if not args.quiet:
-            print(
-                f"{name}: {result.tracks} faces, {result.manifest['stats']['wall_s']:.1f} s", file=sys.stderr
-            )
+            print(f"{name}: {result.tracks} faces, {result.manifest['stats']['wall_s']:.1f} s", file=sys.stderr)
         print(result.output, flush=True)
     return 1 if failures else 0
 
@@ -102,9 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         module.add_parser(sub)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         return args.func(args)
     except ConfigError as exc:

@@ -80,9 +80,7 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
 class Extractor:
     def __init__(self, settings: ExtractSettings | None = None, detector: Detector | None = None) -> None:
         self.settings = settings or ExtractSettings()
-        self.detector = detector or Detector(
-            self.settings.backend, self.settings.min_face, self.settings.threads
-        )
+        self.detector = detector or Detector(self.settings.backend, self.settings.min_face, self.settings.threads)
 
     def run(
         self,
@@ -203,10 +201,7 @@ def preview_image(frame: Frame, faces: list[Face], max_side: int = 640) -> np.nd
 
     image = frame.image
     scale = min(1.0, max_side / max(image.shape[:2]))
-    if scale < 1.0:
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    else:
-        image = image.copy()
+    image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image.copy()
     for face in faces:
         x, y, w, h = (int(round(v * scale)) for v in face.box)
         cv2.rectangle(image, (x, y), (x + w, y + h), (0, 200, 0), 2)

@@ -147,9 +147,7 @@ class VideoSource:
             raise InputError(f"{self.path.name}: no frame could be decoded (corrupt or unsupported video)")
         declared = self.info.frames
         if declared > 10 and stats["decoded"] < 0.9 * declared:
-            raise InputError(
-                f"{self.path.name}: truncated or corrupt: decoded {stats['decoded']} of {declared} frames"
-            )
+            raise InputError(f"{self.path.name}: truncated or corrupt: decoded {stats['decoded']} of {declared} frames")
 
 
 def is_media(path: str | os.PathLike[str]) -> bool:

@@ -85,9 +85,7 @@ def regress(boxes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return boxes + offsets * np.stack([w, h, w, h], axis=1)
 
 
-def pnet_candidates(
-    prob: np.ndarray, reg: np.ndarray, scale: float, threshold: float
-) -> tuple[np.ndarray, np.ndarray]:
+def pnet_candidates(prob: np.ndarray, reg: np.ndarray, scale: float, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Turn one PNet output map (h, w) / (h, w, 4) into boxes in frame pixels with scores."""
     ys, xs = np.nonzero(prob > threshold)
     if ys.size == 0:

@@ -41,9 +41,7 @@ class Face:
     def shifted(self, dx: float, dy: float) -> Face:
         """The same face in a frame whose origin is ``(-dx, -dy)`` from this one's."""
         x, y, w, h = self.box
-        return Face(
-            (x + dx, y + dy, w, h), self.confidence, tuple((px + dx, py + dy) for px, py in self.landmarks)
-        )
+        return Face((x + dx, y + dy, w, h), self.confidence, tuple((px + dx, py + dy) for px, py in self.landmarks))
 
     def scaled(self, factor: float) -> Face:
         """The same face in a frame resized by ``factor``."""
@@ -187,9 +185,7 @@ class Cascade:
         counts = [len(p) for p in proposals]
         if sum(counts) == 0:
             return proposals
-        patches = np.concatenate(
-            [extract_patches(f, p, 24) for f, p in zip(frames, proposals, strict=True) if len(p)]
-        )
+        patches = np.concatenate([extract_patches(f, p, 24) for f, p in zip(frames, proposals, strict=True) if len(p)])
         prob, offsets = self.runner.rnet(patches)
         out, start = [], 0
         for boxes, n in zip(proposals, counts, strict=True):
@@ -210,9 +206,7 @@ class Cascade:
         counts = [len(r) for r in refined]
         if sum(counts) == 0:
             return [[] for _ in frames]
-        patches = np.concatenate(
-            [extract_patches(f, r, 48) for f, r in zip(frames, refined, strict=True) if len(r)]
-        )
+        patches = np.concatenate([extract_patches(f, r, 48) for f, r in zip(frames, refined, strict=True) if len(r)])
         prob, offsets, marks = self.runner.onet(patches)
         results: list[list[Face]] = []
         start = 0
@@ -235,8 +229,6 @@ class Cascade:
             faces = []
             for k, (x1, y1, x2, y2) in zip(keep, clipped, strict=True):
                 marks_k = tuple((float(lx[k, j]), float(ly[k, j])) for j in range(5))
-                faces.append(
-                    Face((float(x1), float(y1), float(x2 - x1), float(y2 - y1)), float(p[k]), marks_k)
-                )
+                faces.append(Face((float(x1), float(y1), float(x2 - x1), float(y2 - y1)), float(p[k]), marks_k))
             results.append(faces)
         return results

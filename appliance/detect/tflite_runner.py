@@ -46,9 +46,7 @@ def models_dir() -> Path:
     for path in candidates:
         if all((path / name).is_file() for name in MODEL_FILES.values()):
             return path
-    raise FileNotFoundError(
-        "MTCNN .tflite models not found (looked in " + ", ".join(str(p) for p in candidates) + ")"
-    )
+    raise FileNotFoundError("MTCNN .tflite models not found (looked in " + ", ".join(str(p) for p in candidates) + ")")
 
 
 class TFLiteRunner:
