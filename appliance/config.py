@@ -102,8 +102,8 @@ class Settings:
             raise bad("threads", "must be at least 1")
         if self.workers < 1:
             raise bad("workers", "must be at least 1")
-        if not 0 < self.port < 65536:
-            raise bad("port", "must be 1-65535")
+        if not 0 <= self.port < 65536:
+            raise bad("port", "must be 0-65535 (0: any free port)")
         if self.settle_s < 0 or self.scan_interval_s <= 0:
             raise bad("settle_s" if self.settle_s < 0 else "scan_interval_s", "must be positive")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import threading
 
 from .config import load
 
@@ -33,12 +32,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load(args.config, {k: getattr(args, k, None) for k in keys})
     setup_logging(settings.log_level)
     service = Service(settings)
-    stopped = threading.Event()
 
     def on_signal(signum, _frame) -> None:
         logging.getLogger("appliance").info("received %s", signal.Signals(signum).name)
-        stopped.set()
-        threading.Thread(target=service.stop, daemon=True).start()
+        service.request_stop()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

@@ -44,6 +44,7 @@ class Service:
         self._stop_workers = self._ctx.Event()
         self._workers: dict[int, mp.process.BaseProcess] = {}
         self._stopping = threading.Event()
+        self._stop_requested = threading.Event()
         self.watcher = InboxWatcher(self.inbox, self.ingest, settings.settle_s, settings.scan_interval_s,
                                     settings.polling)  # fmt: skip
         self._server = None
@@ -197,10 +198,14 @@ class Service:
         log.info("status page on http://%s:%s/ (inbox %s, outbox %s)", self.settings.host, self.port,
                  self.inbox, self.outbox)  # fmt: skip
 
+    def request_stop(self) -> None:
+        """Safe from a signal handler: :meth:`run` returns, then the caller runs :meth:`stop`."""
+        self._stop_requested.set()
+
     def run(self) -> None:
-        """Until :meth:`stop` is called (by a signal handler): watch the workers, apply retention."""
+        """Until :meth:`request_stop`: watch the workers, apply retention."""
         last_retention = 0.0
-        while not self._stopping.wait(1.0):
+        while not self._stop_requested.wait(1.0):
             self._check_workers()
             if time.monotonic() - last_retention > RETENTION_EVERY_S:
                 last_retention = time.monotonic()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -28,6 +29,7 @@ def worker_main(settings: Settings, worker_id: int, stop, db_path: str) -> None:
     """Entry point of a worker process (spawned: TensorFlow does not survive fork)."""
     setup_logging(settings.log_level)
     os.environ.setdefault("OMP_NUM_THREADS", str(settings.threads))
+    _stop_with_parent(stop)
     store = SqliteJobStore(db_path)
     extractor = Extractor(settings.extract_settings())
     log.info("worker %d ready (backend %s)", worker_id, extractor.detector.backend)
@@ -39,6 +41,20 @@ def worker_main(settings: Settings, worker_id: int, stop, db_path: str) -> None:
             continue
         worker.process(job)
     log.info("worker %d stopped", worker_id)
+
+
+def _stop_with_parent(stop) -> None:
+    """If the service dies (kill -9, power loss), stop too: never finish a job behind its back."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while not stop.is_set():
+            if os.getppid() != parent:
+                log.error("service process gone; worker exiting")
+                os._exit(3)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class Worker:

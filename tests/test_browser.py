@@ -1,0 +1,54 @@
+"""The status page in a real browser (Debian's Chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from appliance_proc import ApplianceProcess
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture
+def browser_page():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed (make test installs it: scripts/system-deps.sh)")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        yield page
+        browser.close()
+
+
+def test_page_shows_a_job_going_to_done_and_its_faces(browser_page, videos, tmp_path):
+    app = ApplianceProcess(tmp_path / "data").start()
+    try:
+        page = browser_page
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(app.url + "/")
+        page.wait_for_selector("body[data-updated]")
+        assert page.text_content('[data-state="done"]') == "0"
+        shutil.copy(videos / "facenet_pytorch_video.mp4", app.data / "inbox" / "arcade.mp4")
+        page.wait_for_selector("#current progress", timeout=60_000)  # the live view while it runs
+        page.wait_for_selector("#current img", timeout=30_000)
+        page.wait_for_selector("#jobs tbody tr .badge.done", timeout=180_000)
+        assert page.text_content('[data-state="done"]') == "1"
+        page.wait_for_selector("#gallery img")
+        page.wait_for_function(
+            "[...document.querySelectorAll('#gallery img')].every(i => i.complete && i.naturalWidth > 0)"
+        )
+        widths = page.eval_on_selector_all("#gallery img", "els => els.map(e => e.naturalWidth)")
+        assert len(widths) >= 7 and min(widths) > 0
+        page.screenshot(path=str(tmp_path / "status.png"), full_page=True)
+        page.click("#jobs tbody tr a")
+        page.wait_for_selector(".gallery.large img")
+        assert "manifest.json" in page.content()
+        assert errors == []
+    finally:
+        app.close()
