@@ -19,6 +19,8 @@ import numpy as np
 from . import __version__
 from .crops import align_face, crop_face
 from .detect import Detector, Face
+from .detect.boxes import nms
+from .motion import MotionGate
 from .outbox import ResultWriter
 from .quality import score
 from .track import Sighting, Track, Tracker, TrackerSettings
@@ -36,6 +38,9 @@ class ExtractSettings:
     min_track_detections: int = 2  # in videos; a face seen once is usually a false positive
     max_missed_s: float = 1.5
     threads: int = 1
+    motion: bool = True  # skip still frames, detect only in moving regions
+    full_every_s: float = 2.0  # while people are tracked, a full-frame pass at least this often
+    refresh_s: float = 10.0  # and a full-frame pass this often anyway
 
 
 @dataclass
@@ -98,13 +103,27 @@ class Extractor:
             writer = ResultWriter(out_root, stem or Path(path).stem)
             try:
                 tracker = Tracker(TrackerSettings(max_missed_s=s.max_missed_s))
+                gate = MotionGate(min_face=s.min_face) if s.motion and not info.is_image else None
                 state = Progress(frames_total=info.frames)
-                stats: dict = {}
+                stats: dict = {"full": 0, "regions": 0, "skipped": 0}
+                last_full = -1e9
                 for frame in source.frames(s.fps, stats):
                     if cancel is not None and cancel.is_set():
                         raise Cancelled(str(path))
-                    faces = self.detector.detect(frame.image)
-                    self._track(tracker, writer, frame, faces)
+                    motion = gate.update(frame.image) if gate is not None else None
+                    due = frame.time_s - last_full >= (s.full_every_s if tracker.active else s.refresh_s)
+                    if motion is None or motion.full_frame or due:
+                        faces, looked = self.detector.detect(frame.image), None
+                        last_full = frame.time_s
+                        stats["full"] += 1
+                    elif motion.moving:
+                        faces, looked = self.detect_regions(frame.image, motion.regions), motion.regions
+                        stats["regions"] += 1
+                    else:
+                        faces, looked = [], []
+                        stats["skipped"] += 1
+                    if looked != []:
+                        self._track(tracker, writer, frame, faces, looked)
                     state.frames_decoded = stats["decoded"]
                     state.frames_analysed += 1
                     state.faces += len(faces)
@@ -116,16 +135,29 @@ class Extractor:
                 min_hits = s.min_track_detections if state.frames_analysed > 1 else 1
                 tracks = [t for t in tracker.close() if t.detections >= min_hits]
                 wall = time.monotonic() - started
-                manifest = self._publish(writer, tracks, info, digest, stats["decoded"], state, wall)
+                manifest = self._publish(writer, tracks, info, digest, stats, state, wall)
                 output = writer.commit()
             except BaseException:
                 writer.abort()
                 raise
         return ExtractResult(output, len(tracks), manifest)
 
-    def _track(self, tracker: Tracker, writer: ResultWriter, frame: Frame, faces: list[Face]) -> None:
+    def detect_regions(self, image: np.ndarray, regions: list[tuple[int, int, int, int]]) -> list[Face]:
+        """Faces in the given regions of the frame, in frame coordinates, duplicates on overlaps removed."""
+        crops = [image[y1:y2, x1:x2] for x1, y1, x2, y2 in regions]
+        found = [
+            face.shifted(x1, y1)
+            for (x1, y1, _, _), faces in zip(regions, self.detector.detect_batch(crops), strict=True)
+            for face in faces
+        ]  # fmt: skip
+        if len(found) < 2:
+            return found
+        keep = nms(np.array([f.xyxy for f in found]), np.array([f.confidence for f in found]), 0.5, "min")
+        return [found[i] for i in sorted(keep)]
+
+    def _track(self, tracker: Tracker, writer: ResultWriter, frame: Frame, faces: list[Face], looked=None) -> None:
         sightings = [Sighting(frame.index, frame.time_s, f, score(f, frame.image)) for f in faces]
-        for track, sight, is_best in tracker.update(sightings, frame.time_s):
+        for track, sight, is_best in tracker.update(sightings, frame.time_s, looked):
             if is_best:
                 track.best_crop = crop_face(frame.image, sight.face, self.settings.margin)
                 if self.settings.aligned:
@@ -136,8 +168,9 @@ class Extractor:
                     crop_face(frame.image, sight.face, self.settings.margin),
                 )
 
-    def _publish(self, writer, tracks: list[Track], info, digest, decoded, state, wall) -> dict:
+    def _publish(self, writer, tracks: list[Track], info, digest, stats, state, wall) -> dict:
         s = self.settings
+        decoded = stats["decoded"]
         entries, rows = [], []
         for number, track in enumerate(tracks, start=1):
             best = track.best
@@ -185,6 +218,9 @@ class Extractor:
             "stats": {
                 "frames_decoded": decoded,
                 "frames_analysed": state.frames_analysed,
+                "frames_full_detection": stats["full"],
+                "frames_region_detection": stats["regions"],
+                "frames_skipped_still": stats["skipped"],
                 "detections": state.faces,
                 "wall_s": round(wall, 3),
             },

@@ -34,6 +34,8 @@ class Track:
     best_crop: np.ndarray | None = field(default=None, repr=False)  # BGR, with margin
     best_aligned: np.ndarray | None = field(default=None, repr=False)
     velocity: tuple[float, float] = (0.0, 0.0)  # px/s of the box centre
+    unseen_s: float = 0.0  # time looked for (detection ran where it was) and not found
+    last_looked_s: float = 0.0
 
     def predicted_center(self, time_s: float) -> tuple[float, float]:
         x, y, w, h = self.last.face.box
@@ -43,7 +45,8 @@ class Track:
 
 @dataclass(frozen=True)
 class TrackerSettings:
-    max_missed_s: float = 1.5  # end a track after this long unseen
+    max_missed_s: float = 1.5  # end a track after this long looked for and unseen
+    max_look_gap_s: float = 0.5
     min_iou: float = 0.2
     max_center_dist: float = 1.0  # in face sizes, from the predicted centre
     max_size_ratio: float = 1.8
@@ -56,10 +59,15 @@ class Tracker:
         self.finished: list[Track] = []
         self._next_id = 1
 
-    def update(self, sightings: list[Sighting], time_s: float) -> list[tuple[Track, Sighting, bool]]:
-        """Assign this frame's sightings to tracks; returns (track, sighting, is_new_best) for each."""
+    def update(
+        self, sightings: list[Sighting], time_s: float, looked: list[tuple[int, int, int, int]] | None = None
+    ) -> list[tuple[Track, Sighting, bool]]:
+        """Assign this frame's sightings to tracks; returns (track, sighting, is_new_best) for each.
+
+        ``looked``: the regions detection ran on (None: the whole frame). A track outside them was
+        not looked for, so this frame does not count against it.
+        """
         s = self.settings
-        self._expire(time_s)
         pairs: list[tuple[float, int, int]] = []
         if self.active and sightings:
             t_boxes = np.array([t.last.face.xyxy for t in self.active])
@@ -93,22 +101,29 @@ class Tracker:
                 track.velocity = (0.5 * track.velocity[0] + 0.5 * vx, 0.5 * track.velocity[1] + 0.5 * vy)
             track.last = sight
             track.detections += 1
+            track.unseen_s, track.last_looked_s = 0.0, time_s
             better = sight.quality.score > track.best.quality.score
             if better:
                 track.best = sight
             results.append((track, sight, better))
+        for ti, track in enumerate(self.active):
+            if ti not in used_t and _covered(track, looked):
+                # a look after a long gap (detection skipped on a still scene) counts as one look
+                track.unseen_s += min(time_s - track.last_looked_s, self.settings.max_look_gap_s)
+                track.last_looked_s = time_s
+        self._expire()
         for di, sight in enumerate(sightings):
             if di not in used_d:
-                track = Track(self._next_id, sight, sight, sight)
+                track = Track(self._next_id, sight, sight, sight, last_looked_s=time_s)
                 self._next_id += 1
                 self.active.append(track)
                 results.append((track, sight, True))
         return results
 
-    def _expire(self, time_s: float) -> None:
+    def _expire(self) -> None:
         keep = []
         for track in self.active:
-            if time_s - track.last.time_s > self.settings.max_missed_s:
+            if track.unseen_s > self.settings.max_missed_s:
                 self.finished.append(track)
             else:
                 keep.append(track)
@@ -119,6 +134,13 @@ class Tracker:
         self.finished.extend(self.active)
         self.active = []
         return sorted(self.finished, key=lambda t: (t.first.time_s, t.id))
+
+
+def _covered(track: Track, looked: list[tuple[int, int, int, int]] | None) -> bool:
+    if looked is None:
+        return True
+    cx, cy = _center(track.last.face)
+    return any(x1 <= cx < x2 and y1 <= cy < y2 for x1, y1, x2, y2 in looked)
 
 
 def _center(face: Face) -> tuple[float, float]:
