@@ -80,7 +80,7 @@ class Settings:
             threads=self.threads,
         )
 
-    def validate(self) -> Settings:
+    def validate(self, serving: bool = False) -> Settings:
         def bad(name: str, why: str) -> ConfigError:
             return ConfigError(f"setting '{name}': {why} (got {getattr(self, name)!r})")
 
@@ -111,7 +111,7 @@ class Settings:
         for name in ("retention_outbox_days", "retention_outbox_gb", "retention_done_days"):
             if getattr(self, name) < 0:
                 raise bad(name, "must be 0 (off) or positive")
-        if not is_loopback(self.host) and not self.token:
+        if serving and not is_loopback(self.host) and not self.token:
             raise ConfigError(
                 f"setting 'token': required when binding to {self.host!r} (not loopback): "
                 "set APPLIANCE_TOKEN or 'token' in the config file"
@@ -147,6 +147,7 @@ def load(
     config_file: str | os.PathLike[str] | None = None,
     overrides: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
+    serving: bool = False,
 ) -> Settings:
     """Settings from the layers, validated. ``overrides`` are CLI flags (None means not given)."""
     environ = dict(os.environ) if environ is None else environ
@@ -175,4 +176,4 @@ def load(
     for name, raw in (overrides or {}).items():
         if raw is not None:
             values[name] = _coerce(name, raw, types[name], f"--{name.replace('_', '-')}")
-    return dataclasses.replace(Settings(), **values).validate()
+    return dataclasses.replace(Settings(), **values).validate(serving)

@@ -29,7 +29,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .worker import setup_logging
 
     keys = ("data", "inbox", "outbox", "state", "host", "port", "workers", "backend", "polling")
-    settings = load(args.config, {k: getattr(args, k, None) for k in keys})
+    settings = load(args.config, {k: getattr(args, k, None) for k in keys}, serving=True)
     setup_logging(settings.log_level)
     service = Service(settings)
 

@@ -143,8 +143,9 @@ def test_off_loopback_everything_but_healthz_needs_the_token(populated):
 
 def test_binding_off_loopback_without_a_token_refuses_to_start(tmp_path):
     with pytest.raises(ConfigError, match="'token'"):
-        load(overrides={"host": "0.0.0.0"}, environ={})
-    assert load(overrides={"host": "0.0.0.0"}, environ={"APPLIANCE_TOKEN": "t"}).token == "t"
+        load(overrides={"host": "0.0.0.0"}, environ={}, serving=True)
+    assert load(overrides={"host": "0.0.0.0"}, environ={"APPLIANCE_TOKEN": "t"}, serving=True).token == "t"
+    assert load(overrides={"host": "0.0.0.0"}, environ={}).host == "0.0.0.0"  # extract serves nothing
 
 
 def test_settings_layers_and_errors_name_the_setting(tmp_path):
