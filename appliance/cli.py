@@ -78,7 +78,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
             continue
         except OSError as exc:
             failures += 1
-            print(f"error: {name}: {exc.strerror or exc}", file=sys.stderr)
+            where = f" ({exc.filename})" if exc.filename else ""
+            print(f"error: {name}: {exc.strerror or exc}{where}", file=sys.stderr)
             continue
         finally:
             bar.close()

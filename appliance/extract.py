@@ -24,7 +24,7 @@ from .motion import MotionGate
 from .outbox import ResultWriter
 from .quality import score
 from .track import Sighting, Track, Tracker, TrackerSettings
-from .video import Frame, VideoSource
+from .video import Frame, VideoSource, prefetch
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class ExtractSettings:
     max_missed_s: float = 1.5
     threads: int = 1
     motion: bool = True  # skip still frames, detect only in moving regions
-    full_every_s: float = 2.0  # while people are tracked, a full-frame pass at least this often
+    full_every_s: float = 3.0  # while people are tracked, a full-frame pass at least this often
     refresh_s: float = 10.0  # and a full-frame pass this often anyway
 
 
@@ -107,7 +107,7 @@ class Extractor:
                 state = Progress(frames_total=info.frames)
                 stats: dict = {"full": 0, "regions": 0, "skipped": 0}
                 last_full = -1e9
-                for frame in source.frames(s.fps, stats):
+                for frame in prefetch(source.frames(s.fps, stats)):
                     if cancel is not None and cancel.is_set():
                         raise Cancelled(str(path))
                     motion = gate.update(frame.image) if gate is not None else None

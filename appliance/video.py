@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,3 +155,46 @@ class VideoSource:
 def is_media(path: str | os.PathLike[str]) -> bool:
     suffix = Path(path).suffix.lower()
     return suffix in IMAGE_SUFFIXES or suffix in VIDEO_SUFFIXES
+
+
+_DONE = object()
+
+
+def prefetch(items: Iterable, depth: int = 4) -> Iterator:
+    """Iterate ``items`` in a background thread, ``depth`` ahead.
+
+    Decoding (FFmpeg) and detection (LiteRT, TensorFlow) both release the GIL, so on two cores the
+    frames skipped between analysed ones are decoded while the previous frame is being analysed.
+    Exceptions reach the consumer; closing the iterator early stops the thread.
+    """
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer
+            buffer.put((_DONE, exc))
+
+    thread = threading.Thread(target=produce, name="decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = buffer.get()
+            if item is _DONE:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)

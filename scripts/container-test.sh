@@ -143,8 +143,8 @@ api "$HOST_PORT" /api/jobs | python3 -c 'import json,sys; j=json.load(sys.stdin)
 EXTRACT_INPUTS=(/shared/faces-dev/voc_2008_004176.jpg /shared/faces-dev/wider_1_Handshaking_Handshaking_1_35.jpg
                 /shared/faces-dev/voc_2008_001322.jpg /shared/videos/carphone_pristine.mp4)
 lap "amd64: extract reference for the arm64 comparison"
-rm -rf "$W/extract-amd64"; mkdir -p "$W/extract-amd64"
-"${P[@]}" run --rm -v "$SHARED:/shared:ro" -v "$W/extract-amd64:/out" "$IMAGE" \
+rm -rf "$W/extract-amd64"; mkdir -p "$W/extract-amd64"; chown "$HOST_UID:$HOST_GID" "$W/extract-amd64"
+"${P[@]}" run --rm --user "$HOST_UID:$HOST_GID" -v "$SHARED:/shared:ro" -v "$W/extract-amd64:/out" "$IMAGE" \
   extract -q --backend tflite -o /out "${EXTRACT_INPUTS[@]}"
 
 if [ "$DO_ARM" = 1 ]; then
@@ -170,8 +170,8 @@ assert platform.machine() == 'aarch64', platform.machine()
 assert u.find_spec('tensorflow') is None and u.find_spec('mtcnn') is None, 'TensorFlow in the arm64 image'
 print('arm64 image:', platform.machine(), 'no TensorFlow')"
   lap "arm64: extract (TFLite) on photos and carphone_pristine.mp4, compared with amd64"
-  rm -rf "$W/extract-arm64"; mkdir -p "$W/extract-arm64"
-  "${PA[@]}" run --rm "${QEMU[@]}" -v "$SHARED:/shared:ro" -v "$W/extract-arm64:/out" "$IMAGE" \
+  rm -rf "$W/extract-arm64"; mkdir -p "$W/extract-arm64"; chown "$HOST_UID:$HOST_GID" "$W/extract-arm64"
+  "${PA[@]}" run --rm "${QEMU[@]}" --user "$HOST_UID:$HOST_GID" -v "$SHARED:/shared:ro" -v "$W/extract-arm64:/out" "$IMAGE" \
     extract -q --backend tflite -o /out "${EXTRACT_INPUTS[@]}"
   python3 - "$W/extract-amd64" "$W/extract-arm64" <<'PY'
 import json, pathlib, sys
@@ -189,8 +189,8 @@ for a_dir in sorted(p for p in a_root.iterdir() if p.is_dir()):
 assert total >= 10, total
 PY
   lap "arm64: /healthz"
-  rm -rf "$W/data-arm64"; mkdir -p "$W/data-arm64"
-  "${PA[@]}" run -d --name appliance-arm64 "${QEMU[@]}" -e APPLIANCE_TOKEN=$TOKEN \
+  rm -rf "$W/data-arm64"; mkdir -p "$W/data-arm64"; chown "$HOST_UID:$HOST_GID" "$W/data-arm64"
+  "${PA[@]}" run -d --name appliance-arm64 "${QEMU[@]}" --user "$HOST_UID:$HOST_GID" -e APPLIANCE_TOKEN=$TOKEN \
     -p "127.0.0.1:$((HOST_PORT + 1)):8080" -v "$W/data-arm64:/data" "$IMAGE" >/dev/null
   wait_http "$((HOST_PORT + 1))" /healthz 180 || { "${PA[@]}" logs appliance-arm64 | tail -30; fail "arm64 /healthz"; }
   curl -fsS "http://127.0.0.1:$((HOST_PORT + 1))/healthz"; echo
