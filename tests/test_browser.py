@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from appliance_proc import ApplianceProcess
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
