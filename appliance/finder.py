@@ -1,0 +1,62 @@
+"""What the pipeline runs on a frame: the detector, plus low-light enhancement and upscaling.
+
+Dark frames (``enhance``) are searched twice, as they are and enhanced, and the two sets of faces
+merged: the enhanced frame recovers faces lost in the shadows, the original keeps those the
+enhancement's amplified noise hides. ``upscale`` > 1 runs the cascade on an enlarged frame so that
+faces below MTCNN's 12 px window (down to ``min_face / upscale``) are found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from .detect import Detector, Face
+from .detect.boxes import nms
+from .enhance import MODES, enhance
+
+
+class FaceFinder:
+    def __init__(self, detector: Detector, enhance_mode: str = "auto", upscale: float = 1.0) -> None:
+        if enhance_mode not in MODES:
+            raise ValueError(f"enhance must be one of {', '.join(MODES)}")
+        if upscale < 1.0:
+            raise ValueError("upscale must be >= 1")
+        self.detector = detector
+        self.enhance_mode = enhance_mode
+        self.upscale = upscale
+        self._scaled = detector.with_min_face(detector.settings.min_face * upscale) if upscale > 1 else detector
+        self.enhanced_frames = 0
+
+    @property
+    def backend(self) -> str:
+        return self.detector.backend
+
+    def find(self, frame: np.ndarray) -> list[Face]:
+        return self.find_batch([frame])[0]
+
+    def find_batch(self, frames: Sequence[np.ndarray]) -> list[list[Face]]:
+        if self.upscale > 1:
+            frames = [cv2.resize(f, None, fx=self.upscale, fy=self.upscale, interpolation=cv2.INTER_LINEAR)
+                      for f in frames]  # fmt: skip
+        found = self._scaled.detect_batch(frames)
+        extra = {i: enhance(f, self.enhance_mode) for i, f in enumerate(frames)}
+        extra = {i: e for i, e in extra.items() if e is not None}
+        if extra:
+            self.enhanced_frames += len(extra)
+            more = self._scaled.detect_batch(list(extra.values()))
+            for i, faces in zip(extra, more, strict=True):
+                found[i] = merge(found[i] + faces)
+        if self.upscale > 1:
+            found = [[f.scaled(1 / self.upscale) for f in faces] for faces in found]
+        return found
+
+
+def merge(faces: list[Face], overlap: float = 0.4) -> list[Face]:
+    """One face per place: the most confident of overlapping detections."""
+    if len(faces) < 2:
+        return faces
+    keep = nms(np.array([f.xyxy for f in faces]), np.array([f.confidence for f in faces]), overlap, "min")
+    return [faces[i] for i in keep]
