@@ -16,7 +16,7 @@ import numpy as np
 def dark(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Night: low gain, a steep gamma that crushes the shadows, and a black level clipping them."""
     x = image.astype(np.float32) / 255.0
-    out = 255.0 * (0.30 * np.power(x, 1.6)) - 4.0
+    out = 255.0 * (0.40 * np.power(x, 1.6)) - 4.0
     return np.clip(out, 0, 255).astype(np.uint8)
 
 

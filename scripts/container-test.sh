@@ -163,8 +163,8 @@ if [ "$DO_ARM" = 1 ]; then
   ARM_SIZE=$("${PA[@]}" image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f", $1 / 1e6}')
   echo "arm64 image: ${ARM_SIZE} MB, built in ${ARM_BUILD} s"
   # LiteRT's CPU detection crashes under qemu-user when /sys shows the host's x86 CPUs: mask it.
-  QEMU=(--arch arm64 --tmpfs /sys/devices/system/cpu -e QEMU_CPU=neoverse-n1)
-  "${PA[@]}" run --rm "${QEMU[@]}" "$IMAGE" python3 -c "
+  QEMU=(--arch arm64 --tmpfs /sys/devices/system/cpu:rw,notmpcopyup -e QEMU_CPU=neoverse-n1)
+  "${PA[@]}" run --rm "${QEMU[@]}" --entrypoint python3 "$IMAGE" -c "
 import importlib.util as u, platform
 assert platform.machine() == 'aarch64', platform.machine()
 assert u.find_spec('tensorflow') is None and u.find_spec('mtcnn') is None, 'TensorFlow in the arm64 image'
