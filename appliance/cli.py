@@ -39,6 +39,15 @@ def _add_extract(sub) -> None:
         default=None,
         help="also write 112x112 crops aligned on the landmarks under aligned/",
     )
+    p.add_argument("--enhance", help="low-light enhancement: auto (default), off, stretch, clahe, gamma")
+    p.add_argument("--upscale", type=float, help="find faces down to min-face/upscale px (default 1: off)")
+    p.add_argument(
+        "--no-motion",
+        action="store_false",
+        default=None,
+        dest="motion",
+        help="analyse every analysed frame fully (no motion gating)",
+    )
     _detection_flags(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_extract)
@@ -54,7 +63,18 @@ def cmd_extract(args: argparse.Namespace) -> int:
         args.config,
         {
             k: getattr(args, k, None)
-            for k in ("backend", "fps", "min_face", "margin", "all_crops", "aligned", "threads")
+            for k in (
+                "backend",
+                "fps",
+                "min_face",
+                "margin",
+                "all_crops",
+                "aligned",
+                "threads",
+                "enhance",
+                "upscale",
+                "motion",
+            )
         },
     )
     extractor = Extractor(settings.extract_settings())

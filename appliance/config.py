@@ -35,6 +35,9 @@ class Settings:
     all_crops: bool = False
     aligned: bool = False
     threads: int = 1
+    enhance: str = "auto"  # low-light enhancement: auto, off, stretch, clahe, gamma
+    upscale: float = 1.0  # > 1: find faces down to min_face / upscale px
+    motion: bool = True  # motion gating
     # the service
     data: str = "./data"
     inbox: str = ""  # default: <data>/inbox
@@ -78,6 +81,9 @@ class Settings:
             all_crops=self.all_crops,
             aligned=self.aligned,
             threads=self.threads,
+            enhance=self.enhance,
+            upscale=self.upscale,
+            motion=self.motion,
         )
 
     def validate(self, serving: bool = False) -> Settings:
@@ -96,6 +102,12 @@ class Settings:
                 raise bad("fps", "must be a positive number or 'all'") from None
         if self.min_face < 12:
             raise bad("min_face", "must be at least 12 (MTCNN's smallest window)")
+        from .enhance import MODES
+
+        if self.enhance not in MODES:
+            raise bad("enhance", f"must be one of {', '.join(MODES)}")
+        if not 1.0 <= self.upscale <= 4.0:
+            raise bad("upscale", "must be between 1 (off) and 4")
         if not 0 <= self.margin <= 2:
             raise bad("margin", "must be between 0 and 2")
         if self.threads < 1:

@@ -20,6 +20,8 @@ from . import __version__
 from .crops import align_face, crop_face
 from .detect import Detector, Face
 from .detect.boxes import nms
+from .enhance import denoised_stretch, is_dark
+from .finder import FaceFinder
 from .motion import MotionGate
 from .outbox import ResultWriter
 from .quality import score
@@ -38,6 +40,8 @@ class ExtractSettings:
     min_track_detections: int = 2  # in videos; a face seen once is usually a false positive
     max_missed_s: float = 1.5
     threads: int = 1
+    enhance: str = "auto"  # low-light enhancement: auto (dark frames only), off, stretch, clahe, gamma
+    upscale: float = 1.0  # > 1: also find faces down to min_face / upscale px, on an enlarged frame
     motion: bool = True  # skip still frames, detect only in moving regions
     full_every_s: float = 3.0  # while people are tracked, a full-frame pass at least this often
     refresh_s: float = 10.0  # and a full-frame pass this often anyway
@@ -84,8 +88,11 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
 
 class Extractor:
     def __init__(self, settings: ExtractSettings | None = None, detector: Detector | None = None) -> None:
-        self.settings = settings or ExtractSettings()
-        self.detector = detector or Detector(self.settings.backend, self.settings.min_face, self.settings.threads)
+        self.settings = s = settings or ExtractSettings()
+        self.detector = detector or Detector(s.backend, s.min_face, s.threads)
+        if detector is not None and detector.settings.min_face != s.min_face:
+            self.detector = detector.with_min_face(s.min_face)
+        self.finder = FaceFinder(self.detector, s.enhance, s.upscale)
 
     def run(
         self,
@@ -113,7 +120,7 @@ class Extractor:
                     motion = gate.update(frame.image) if gate is not None else None
                     due = frame.time_s - last_full >= (s.full_every_s if tracker.active else s.refresh_s)
                     if motion is None or motion.full_frame or due:
-                        faces, looked = self.detector.detect(frame.image), None
+                        faces, looked = self.finder.find(frame.image), None
                         last_full = frame.time_s
                         stats["full"] += 1
                     elif motion.moving:
@@ -147,7 +154,7 @@ class Extractor:
         crops = [image[y1:y2, x1:x2] for x1, y1, x2, y2 in regions]
         found = [
             face.shifted(x1, y1)
-            for (x1, y1, _, _), faces in zip(regions, self.detector.detect_batch(crops), strict=True)
+            for (x1, y1, _, _), faces in zip(regions, self.finder.find_batch(crops), strict=True)
             for face in faces
         ]  # fmt: skip
         if len(found) < 2:
@@ -160,6 +167,10 @@ class Extractor:
         for track, sight, is_best in tracker.update(sightings, frame.time_s, looked):
             if is_best:
                 track.best_crop = crop_face(frame.image, sight.face, self.settings.margin)
+                # a face in a dark frame is saved enhanced, as a person would want to see it
+                dark = self.settings.enhance != "off" and is_dark(frame.image)
+                track.best_original = track.best_crop if dark else None
+                track.best_crop = denoised_stretch(track.best_crop) if dark else track.best_crop
                 if self.settings.aligned:
                     track.best_aligned = align_face(frame.image, sight.face)
             if self.settings.all_crops:
@@ -175,6 +186,9 @@ class Extractor:
         for number, track in enumerate(tracks, start=1):
             best = track.best
             name = writer.image(f"faces/track-{number:04d}.jpg", track.best_crop)
+            original = None
+            if track.best_original is not None:
+                original = writer.image(f"originals/track-{number:04d}.jpg", track.best_original)
             if s.aligned and track.best_aligned is not None:
                 writer.image(f"aligned/track-{number:04d}.jpg", track.best_aligned)
             face = best.face.to_dict()
@@ -189,6 +203,8 @@ class Extractor:
                     "time_s": round(best.time_s, 3),
                     **face,
                     "quality": best.quality.to_dict(),
+                    "enhanced": original is not None,
+                    **({"original_file": original} if original else {}),
                 },
             }
             entries.append(entry)
@@ -214,6 +230,7 @@ class Extractor:
                 "height": info.height,
             },
             "backend": self.detector.backend,
+            "enhanced_frames": self.finder.enhanced_frames,
             "settings": asdict(s),
             "stats": {
                 "frames_decoded": decoded,

@@ -1,9 +1,9 @@
 """What the pipeline runs on a frame: the detector, plus low-light enhancement and upscaling.
 
-Dark frames (``enhance``) are searched twice, as they are and enhanced, and the two sets of faces
-merged: the enhanced frame recovers faces lost in the shadows, the original keeps those the
-enhancement's amplified noise hides. ``upscale`` > 1 runs the cascade on an enlarged frame so that
-faces below MTCNN's 12 px window (down to ``min_face / upscale``) are found.
+Dark frames (``enhance``) are searched as they are and in enhanced views, and the faces merged:
+the enhanced views recover faces lost in the shadows, the original keeps those the enhancement's
+amplified noise hides. ``upscale`` > 1 runs the cascade on an enlarged frame so that faces below
+MTCNN's 12 px window (down to ``min_face / upscale``) are found.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from .detect import Detector, Face
 from .detect.boxes import nms
-from .enhance import MODES, enhance
+from .enhance import ENHANCED_MIN_CONFIDENCE, MODES, views
 
 
 class FaceFinder:
@@ -42,13 +42,12 @@ class FaceFinder:
             frames = [cv2.resize(f, None, fx=self.upscale, fy=self.upscale, interpolation=cv2.INTER_LINEAR)
                       for f in frames]  # fmt: skip
         found = self._scaled.detect_batch(frames)
-        extra = {i: enhance(f, self.enhance_mode) for i, f in enumerate(frames)}
-        extra = {i: e for i, e in extra.items() if e is not None}
+        extra = [(i, view) for i, frame in enumerate(frames) for view in views(frame, self.enhance_mode)]
         if extra:
-            self.enhanced_frames += len(extra)
-            more = self._scaled.detect_batch(list(extra.values()))
-            for i, faces in zip(extra, more, strict=True):
-                found[i] = merge(found[i] + faces)
+            self.enhanced_frames += len({i for i, _ in extra})
+            more = self._scaled.detect_batch([view for _, view in extra])
+            for (i, _), faces in zip(extra, more, strict=True):
+                found[i] = merge(found[i] + [f for f in faces if f.confidence >= ENHANCED_MIN_CONFIDENCE])
         if self.upscale > 1:
             found = [[f.scaled(1 / self.upscale) for f in faces] for faces in found]
         return found

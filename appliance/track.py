@@ -33,6 +33,7 @@ class Track:
     detections: int = 1
     best_crop: np.ndarray | None = field(default=None, repr=False)  # BGR, with margin
     best_aligned: np.ndarray | None = field(default=None, repr=False)
+    best_original: np.ndarray | None = field(default=None, repr=False)  # unenhanced, when best_crop is enhanced
     velocity: tuple[float, float] = (0.0, 0.0)  # px/s of the box centre
     unseen_s: float = 0.0  # time looked for (detection ran where it was) and not found
     last_looked_s: float = 0.0
