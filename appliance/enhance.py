@@ -51,6 +51,13 @@ def blurred_stretch(image: np.ndarray) -> np.ndarray:
     return stretch_luma(cv2.GaussianBlur(image, (0, 0), 1.2))
 
 
+def enhance_crop(crop: np.ndarray) -> np.ndarray | None:
+    """A dark face crop brightened for a person to look at (gentle denoise, keeps detail); None if not dark."""
+    if crop.size == 0 or not is_dark(crop):
+        return None
+    return stretch_luma(cv2.bilateralFilter(crop, 5, 30, 5), gamma_value=0.7)
+
+
 def clahe(image: np.ndarray) -> np.ndarray:
     lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)
     lab[..., 0] = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(lab[..., 0])

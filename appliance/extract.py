@@ -20,7 +20,7 @@ from . import __version__
 from .crops import align_face, crop_face
 from .detect import Detector, Face
 from .detect.boxes import nms
-from .enhance import denoised_stretch, is_dark
+from .enhance import enhance_crop
 from .finder import FaceFinder
 from .motion import MotionGate
 from .outbox import ResultWriter
@@ -167,10 +167,10 @@ class Extractor:
         for track, sight, is_best in tracker.update(sightings, frame.time_s, looked):
             if is_best:
                 track.best_crop = crop_face(frame.image, sight.face, self.settings.margin)
-                # a face in a dark frame is saved enhanced, as a person would want to see it
-                dark = self.settings.enhance != "off" and is_dark(frame.image)
-                track.best_original = track.best_crop if dark else None
-                track.best_crop = denoised_stretch(track.best_crop) if dark else track.best_crop
+                # a dark face is saved enhanced, as a person would want to see it, the original beside it
+                brighter = enhance_crop(track.best_crop) if self.settings.enhance != "off" else None
+                track.best_original = track.best_crop if brighter is not None else None
+                track.best_crop = brighter if brighter is not None else track.best_crop
                 if self.settings.aligned:
                     track.best_aligned = align_face(frame.image, sight.face)
             if self.settings.all_crops:
