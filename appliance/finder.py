@@ -27,7 +27,7 @@ class FaceFinder:
         self.detector = detector
         self.enhance_mode = enhance_mode
         self.upscale = upscale
-        self._scaled = detector.with_min_face(detector.settings.min_face * upscale) if upscale > 1 else detector
+        # the same minimum face in enlarged pixels: faces down to min_face / upscale in the original
         self.enhanced_frames = 0
 
     @property
@@ -41,11 +41,11 @@ class FaceFinder:
         if self.upscale > 1:
             frames = [cv2.resize(f, None, fx=self.upscale, fy=self.upscale, interpolation=cv2.INTER_LINEAR)
                       for f in frames]  # fmt: skip
-        found = self._scaled.detect_batch(frames)
+        found = self.detector.detect_batch(frames)
         extra = [(i, view) for i, frame in enumerate(frames) for view in views(frame, self.enhance_mode)]
         if extra:
             self.enhanced_frames += len({i for i, _ in extra})
-            more = self._scaled.detect_batch([view for _, view in extra])
+            more = self.detector.detect_batch([view for _, view in extra])
             for (i, _), faces in zip(extra, more, strict=True):
                 found[i] = merge(found[i] + [f for f in faces if f.confidence >= ENHANCED_MIN_CONFIDENCE])
         if self.upscale > 1:
