@@ -1,0 +1,61 @@
+"""Retention: off by default; when configured, the oldest results and old processed footage go, logged."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from appliance.config import Settings
+from appliance.service import Service
+
+DAY = 86400
+
+
+def make_result(outbox, name, age_days, size=1000):
+    folder = outbox / name
+    (folder / "faces").mkdir(parents=True)
+    (folder / "faces" / "track-0001.jpg").write_bytes(b"x" * size)
+    (folder / "manifest.json").write_text("{}")
+    old = time.time() - age_days * DAY
+    os.utime(folder, (old, old))
+    return folder
+
+
+def test_nothing_is_removed_by_default(tmp_path):
+    service = Service(Settings(data=str(tmp_path)))
+    old = make_result(service.outbox, "old", 400)
+    footage = service.done_dir / "cam.mp4"
+    footage.write_bytes(b"video")
+    os.utime(footage, (time.time() - 400 * DAY,) * 2)
+    service.apply_retention()
+    assert old.exists() and footage.exists()
+    assert service.store.events() == []
+
+
+def test_age_and_size_limits_remove_the_oldest_first_and_say_so(tmp_path):
+    settings = Settings(data=str(tmp_path), retention_outbox_days=30, retention_outbox_gb=0.0000025,
+                        retention_done_days=7)  # fmt: skip
+    service = Service(settings)
+    ancient = make_result(service.outbox, "ancient", 40)
+    older = make_result(service.outbox, "older", 10, size=1500)
+    newer = make_result(service.outbox, "newer", 1, size=1500)
+    partial = service.outbox / ".partial-x"
+    partial.mkdir()
+    old_footage = service.done_dir / "old.mp4"
+    old_footage.write_bytes(b"video")
+    os.utime(old_footage, (time.time() - 8 * DAY,) * 2)
+    fresh_footage = service.done_dir / "fresh.mp4"
+    fresh_footage.write_bytes(b"video")
+    failed = service.failed_dir / "bad.mp4"
+    failed.write_bytes(b"junk")
+    os.utime(failed, (time.time() - 100 * DAY,) * 2)
+    service.apply_retention()
+    assert not ancient.exists()  # older than 30 days
+    assert not older.exists() and newer.exists()  # over 2.5 kB: the oldest goes first
+    assert partial.exists()  # not a result: never touched by retention
+    assert not old_footage.exists() and fresh_footage.exists()
+    assert failed.exists()  # failed footage is kept for a person to look at
+    messages = [e["message"] for e in service.store.events()]
+    assert any("ancient" in m and "30 days" in m for m in messages)
+    assert any("older" in m and "GB" in m for m in messages)
+    assert any("old.mp4" in m for m in messages)
