@@ -23,7 +23,7 @@ from .footage import move_no_clobber, write_reason
 from .jobs import Job, SqliteJobStore
 from .outbox import remove_partials
 from .watch import InboxWatcher
-from .worker import worker_main
+from .worker import StopFlag, worker_main
 
 log = logging.getLogger("appliance.service")
 MAX_ATTEMPTS = 3
@@ -41,7 +41,7 @@ class Service:
         self.db_path = str(self.state / "jobs.sqlite")
         self.store = SqliteJobStore(self.db_path)
         self._ctx = mp.get_context("spawn")
-        self._stop_workers = self._ctx.Event()
+        self._stop_workers = StopFlag(self._ctx)
         self._workers: dict[int, mp.process.BaseProcess] = {}
         self._stopping = threading.Event()
         self._stop_requested = threading.Event()

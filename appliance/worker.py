@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 import traceback
@@ -25,8 +26,35 @@ def setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
 
 
-def worker_main(settings: Settings, worker_id: int, stop, db_path: str) -> None:
+class StopFlag:
+    """A stop request shared with worker processes: one byte of shared memory, no lock.
+
+    ``multiprocessing.Event`` deadlocks the service if a worker dies inside ``wait()`` (Ctrl-C
+    reaches the whole process group); a plain byte cannot be left locked by a dead process.
+    """
+
+    def __init__(self, ctx) -> None:
+        self._value = ctx.Value("b", 0, lock=False)
+
+    def set(self) -> None:
+        self._value.value = 1
+
+    def is_set(self) -> bool:
+        return bool(self._value.value)
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.is_set() and time.monotonic() < deadline:
+            time.sleep(min(0.1, max(deadline - time.monotonic(), 0)))
+        return self.is_set()
+
+
+def worker_main(settings: Settings, worker_id: int, stop: StopFlag, db_path: str) -> None:
     """Entry point of a worker process (spawned: TensorFlow does not survive fork)."""
+    # Ctrl-C reaches every process of the group: the service decides, the worker follows its flag.
+    # SIGTERM sent to the whole group (systemd's default) is a request to stop, like the flag.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     setup_logging(settings.log_level)
     os.environ.setdefault("OMP_NUM_THREADS", str(settings.threads))
     _stop_with_parent(stop)

@@ -141,3 +141,19 @@ def test_sigterm_stops_gracefully_and_requeues_the_current_job(appliance, videos
     again = appliance()
     jobs = again.wait_idle(1)
     assert jobs[0]["state"] == "done" and len(outputs(again.data, "walk")) == 1
+
+
+def test_ctrl_c_to_the_whole_process_group_stops_cleanly(appliance, videos):
+    """Ctrl-C on `make run` signals the service and its workers at once: no deadlock, job re-queued."""
+    import os
+    import signal
+
+    app = appliance()
+    shutil.copy(videos / "facenet_pytorch_video.mp4", app.data / "inbox" / "walk.mp4")
+    app.wait_for(lambda: any(j["state"] == "processing" for j in app.jobs()), what="processing")
+    os.killpg(app.proc.pid, signal.SIGINT)
+    assert app.proc.wait(timeout=15) == 0
+    assert "appliance.service: stopped" in app.log()
+    assert not list((app.data / "outbox").glob(".partial-*"))
+    again = appliance()
+    assert again.wait_idle(1)[0]["state"] == "done"
