@@ -20,34 +20,22 @@ def _detection_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="TOML settings file")
 
 
+def _switch(parser: argparse.ArgumentParser, flag: str, dest: str, text: str, value: bool = True) -> None:
+    """A flag that sets a setting when given and leaves it to the config layers when not (None)."""
+    parser.add_argument(flag, action="store_const", const=value, default=None, dest=dest, help=text)
+
+
 def _add_extract(sub) -> None:
     p = sub.add_parser("extract", help="extract faces from files into an output folder")
     p.add_argument("inputs", nargs="+", help="video files or images")
     p.add_argument("-o", "--out", required=True, help="output folder (one sub-folder per input)")
     p.add_argument("--fps", help="analysed frames per second, or 'all' (default 5)")
     p.add_argument("--margin", type=float, help="crop margin around the face box (default 0.2)")
-    p.add_argument(
-        "--all-crops",
-        action="store_true",
-        default=None,
-        dest="all_crops",
-        help="also write every detection under all/",
-    )
-    p.add_argument(
-        "--aligned",
-        action="store_true",
-        default=None,
-        help="also write 112x112 crops aligned on the landmarks under aligned/",
-    )
+    _switch(p, "--all-crops", "all_crops", "also write every detection under all/")
+    _switch(p, "--aligned", "aligned", "also write 112x112 crops aligned on the landmarks under aligned/")
     p.add_argument("--enhance", help="low-light enhancement: auto (default), off, stretch, clahe, gamma")
     p.add_argument("--upscale", type=float, help="find faces down to min-face/upscale px (default 1: off)")
-    p.add_argument(
-        "--no-motion",
-        action="store_false",
-        default=None,
-        dest="motion",
-        help="analyse every analysed frame fully (no motion gating)",
-    )
+    _switch(p, "--no-motion", "motion", "no motion gating: run detection on every analysed frame", value=False)
     _detection_flags(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_extract)

@@ -64,6 +64,18 @@ make_base() {  # ARCH PODMAN...: a Debian + python3 rootfs imported as the pytho
     --change 'CMD ["python3"]' "$W/rootfs-$arch.tar" docker.io/library/python:3.11-slim >/dev/null
 }
 
+build_image() {  # ARCH PODMAN...: base stand-in, then the project's image; sets IMAGE, BUILD_S, SIZE_MB
+  local arch=$1 b0; shift
+  lap "$arch base image"
+  make_base "$arch" "$@"
+  lap "$arch build"
+  b0=$SECONDS
+  "$@" build -q --pull=never --platform "linux/$arch" -t "localhost/face-appliance:$arch" "$ROOT" >/dev/null
+  BUILD_S=$((SECONDS - b0)) IMAGE=localhost/face-appliance:$arch
+  SIZE_MB=$("$@" image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f", $1 / 1e6}')
+  echo "$arch image: ${SIZE_MB} MB, built in ${BUILD_S} s"
+}
+
 cleanup() {
   "${P[@]}" rm -f -t 2 appliance-amd64 >/dev/null 2>&1 || true
   "${PA[@]}" rm -f -t 2 appliance-arm64 >/dev/null 2>&1 || true
@@ -74,18 +86,10 @@ api() { curl -fsS -m 5 -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$1$2"
 wait_http() {  # PORT PATH SECONDS
   for _ in $(seq 1 "$3"); do curl -fsS -m 2 "http://127.0.0.1:$1$2" >/dev/null 2>&1 && return 0; sleep 1; done; return 1
 }
-size_mb() { "$1" "${@:2}" image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f", $1 / 1e6}'; }
 
 # ---------------------------------------------------------------------------------------------- amd64
-lap "amd64 base image"
-make_base amd64 "${P[@]}"
-lap "amd64 build"
-b0=$SECONDS
-"${P[@]}" build -q --pull=never --platform linux/amd64 -t localhost/face-appliance:amd64 "$ROOT" >/dev/null
-AMD_BUILD=$((SECONDS - b0))
-IMAGE=localhost/face-appliance:amd64
-AMD_SIZE=$("${P[@]}" image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f", $1 / 1e6}')
-echo "amd64 image: ${AMD_SIZE} MB, built in ${AMD_BUILD} s"
+build_image amd64 "${P[@]}"
+AMD_BUILD=$BUILD_S AMD_SIZE=$SIZE_MB
 "${P[@]}" image inspect --format '{{json .Config.Healthcheck}} user={{.Config.User}} {{json .Config.Entrypoint}}' "$IMAGE"
 
 lap "amd64: refuses to start published without a token"
@@ -153,15 +157,8 @@ if [ "$DO_ARM" = 1 ]; then
   [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
   update-binfmts --enable qemu-aarch64 2>/dev/null || true
   grep -q enabled /proc/sys/fs/binfmt_misc/qemu-aarch64 || fail "qemu-aarch64 binfmt not enabled"
-  lap "arm64 base image (debootstrap under qemu)"
-  make_base arm64 "${PA[@]}"
-  lap "arm64 build (RUN steps under qemu)"
-  b0=$SECONDS
-  "${PA[@]}" build -q --pull=never --platform linux/arm64 -t localhost/face-appliance:arm64 "$ROOT" >/dev/null
-  ARM_BUILD=$((SECONDS - b0))
-  IMAGE=localhost/face-appliance:arm64
-  ARM_SIZE=$("${PA[@]}" image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f", $1 / 1e6}')
-  echo "arm64 image: ${ARM_SIZE} MB, built in ${ARM_BUILD} s"
+  build_image arm64 "${PA[@]}"  # debootstrap and RUN steps under qemu
+  ARM_BUILD=$BUILD_S ARM_SIZE=$SIZE_MB
   # LiteRT's CPU detection crashes under qemu-user when /sys shows the host's x86 CPUs: mask it.
   QEMU=(--arch arm64 --tmpfs /sys/devices/system/cpu:rw,notmpcopyup -e QEMU_CPU=neoverse-n1)
   "${PA[@]}" run --rm "${QEMU[@]}" --entrypoint python3 "$IMAGE" -c "
