@@ -44,7 +44,7 @@ class ExtractSettings:
     upscale: float = 1.0  # > 1: also find faces down to min_face / upscale px, on an enlarged frame
     motion: bool = True  # skip still frames, detect only in moving regions
     full_every_s: float = 3.0  # while people are tracked, a full-frame pass at least this often
-    refresh_s: float = 10.0  # and a full-frame pass this often anyway
+    refresh_s: float = 30.0  # and a full-frame pass this often anyway
 
 
 @dataclass
