@@ -119,17 +119,11 @@ class Extractor:
                         raise Cancelled(str(path))
                     motion = gate.update(frame.image) if gate is not None else None
                     due = frame.time_s - last_full >= (s.full_every_s if tracker.active else s.refresh_s)
-                    if motion is None or motion.full_frame or due:
-                        faces, looked = self.finder.find(frame.image), None
+                    kind, faces, looked = self._search(frame.image, motion, due)
+                    stats[kind] += 1
+                    if kind == "full":
                         last_full = frame.time_s
-                        stats["full"] += 1
-                    elif motion.moving:
-                        faces, looked = self.detect_regions(frame.image, motion.regions), motion.regions
-                        stats["regions"] += 1
-                    else:
-                        faces, looked = [], []
-                        stats["skipped"] += 1
-                    if looked != []:
+                    if kind != "skipped":
                         self._track(tracker, writer, frame, faces, looked)
                     state.frames_decoded = stats["decoded"]
                     state.frames_analysed += 1
@@ -148,6 +142,17 @@ class Extractor:
                 writer.abort()
                 raise
         return ExtractResult(output, len(tracks), manifest)
+
+    def _search(self, image: np.ndarray, motion, due: bool) -> tuple[str, list[Face], list | None]:
+        """Where to look in this frame: everywhere ("full"), where it moves ("regions"), or nowhere.
+
+        Returns the kind, the faces, and the regions searched (None: the whole frame).
+        """
+        if motion is None or motion.full_frame or due:
+            return "full", self.finder.find(image), None
+        if motion.moving:
+            return "regions", self.detect_regions(image, motion.regions), motion.regions
+        return "skipped", [], []
 
     def detect_regions(self, image: np.ndarray, regions: list[tuple[int, int, int, int]]) -> list[Face]:
         """Faces in the given regions of the frame, in frame coordinates, duplicates on overlaps removed."""
