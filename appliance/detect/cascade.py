@@ -18,6 +18,10 @@ import numpy as np
 
 from . import boxes as bx
 
+# One helper thread per process resizes pyramid levels while PNet runs (see Cascade._stage_pnet);
+# shared by every cascade, so detectors made for other minimum face sizes add no threads.
+_RESIZER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyramid")
+
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
 
@@ -138,7 +142,6 @@ class Cascade:
     def __init__(self, runner: NetRunner, settings: CascadeSettings | None = None) -> None:
         self.runner = runner
         self.settings = settings or CascadeSettings()
-        self._resizer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyramid")
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
         """Faces in one RGB uint8 frame."""
@@ -169,7 +172,7 @@ class Cascade:
 
             # the levels are resized in a helper thread while PNet runs on the previous one: both
             # release the GIL, so on two cores the resizing (a quarter of a 1080p frame's time) is hidden
-            for scale, batch in zip(scales, self._resizer.map(level, scales), strict=True):
+            for scale, batch in zip(scales, _RESIZER.map(level, scales), strict=True):
                 prob, reg = self.runner.pnet(batch)
                 for j, i in enumerate(idx):
                     boxes, scores = bx.pnet_candidates(prob[j], reg[j], scale, s.thresholds[0])
