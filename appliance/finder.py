@@ -1,7 +1,8 @@
 """What the pipeline runs on a frame: the detector, plus low-light enhancement and upscaling.
 
 Dark frames (``enhance``) are searched as they are and in enhanced views, and the faces merged:
-the enhanced views recover faces lost in the shadows, the original keeps those the enhancement's
+the enhanced views recover faces lost in the shadows (each confirmed by ONet across several
+denoised views, see :mod:`appliance.enhance`), the original keeps those the enhancement's
 amplified noise hides. ``upscale`` > 1 runs the cascade on an enlarged frame so that faces below
 MTCNN's 12 px window (down to ``min_face / upscale``) are found.
 """
@@ -15,7 +16,7 @@ import numpy as np
 
 from .detect import Detector, Face
 from .detect.boxes import nms
-from .enhance import ENHANCED_MIN_CONFIDENCE, MODES, views
+from .enhance import CONSENSUS_MIN_SCORE, MODES, EnhancedViews, views
 
 
 class FaceFinder:
@@ -42,15 +43,26 @@ class FaceFinder:
             frames = [cv2.resize(f, None, fx=self.upscale, fy=self.upscale, interpolation=cv2.INTER_LINEAR)
                       for f in frames]  # fmt: skip
         found = self.detector.detect_batch(frames)
-        extra = [(i, view) for i, frame in enumerate(frames) for view in views(frame, self.enhance_mode)]
-        if extra:
-            self.enhanced_frames += len({i for i, _ in extra})
-            more = self.detector.detect_batch([view for _, view in extra])
-            for (i, _), faces in zip(extra, more, strict=True):
-                found[i] = merge(found[i] + [f for f in faces if f.confidence >= ENHANCED_MIN_CONFIDENCE])
+        enhanced = [(i, v) for i, frame in enumerate(frames) if (v := views(frame, self.enhance_mode)) is not None]
+        if enhanced:
+            self.enhanced_frames += len(enhanced)
+            searched = self.detector.detect_batch([view for _, v in enhanced for view in v.search])
+            start = 0
+            for i, v in enhanced:
+                candidates = [face for faces in searched[start : start + len(v.search)] for face in faces]
+                start += len(v.search)
+                found[i] = merge(found[i] + self.confirmed(candidates, v))
         if self.upscale > 1:
             found = [[f.scaled(1 / self.upscale) for f in faces] for faces in found]
         return found
+
+    def confirmed(self, candidates: list[Face], enhanced: EnhancedViews) -> list[Face]:
+        """The candidates ONet still calls faces, on average, across the enhanced check views."""
+        if not candidates:
+            return []
+        boxes = np.array([face.xyxy for face in candidates], dtype=np.float64)
+        scores = np.mean([self.detector.face_scores(view, boxes) for view in enhanced.check], axis=0)
+        return [face for face, score in zip(candidates, scores, strict=True) if score >= CONSENSUS_MIN_SCORE]
 
 
 def merge(faces: list[Face], overlap: float = 0.4) -> list[Face]:

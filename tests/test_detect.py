@@ -109,3 +109,13 @@ def test_bgr_is_converted_to_rgb(tflite_detector, faces_dev, annotations):
     raw = tflite_detector.cascade.detect(image)  # BGR passed straight to the RGB cascade
     assert faces and raw
     assert max(abs(a.confidence - b.confidence) for a, b in zip(faces, raw, strict=False)) > 1e-4
+
+
+def test_onet_second_opinion_separates_faces_from_noise(tflite_detector, faces_dev):
+    image = cv2.imread(str(faces_dev / "voc_2008_001009.jpg"))
+    faces = tflite_detector.detect(image)
+    assert tflite_detector.face_scores(image, np.array([f.xyxy for f in faces])).min() > 0.9
+    noise = np.random.default_rng(1).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    boxes = np.array([[x, y, x + 40, y + 48] for x in range(0, 280, 40) for y in range(0, 190, 48)], float)
+    assert tflite_detector.face_scores(noise, boxes).max() < 0.5
+    assert tflite_detector.face_scores(image, np.empty((0, 4))).shape == (0,)

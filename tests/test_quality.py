@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from appliance import degrade
+from appliance import degrade, enhance
+from appliance.detect import Face
 from appliance.evaluation import evaluate, match
 from appliance.finder import FaceFinder
 
@@ -77,8 +78,23 @@ def test_enhancement_recovers_recall_on_darkened_photos(tflite_detector, faces_d
     clean = evaluate(FaceFinder(tflite_detector, "auto").find, faces_dev, annotations, 20, None, limit=40)
     assert plain["faces"] >= 150
     assert clean["recall"] - plain["recall"] > 0.2  # the degradation hurts
-    assert enhanced["recall"] >= plain["recall"] + 0.08
-    assert enhanced["precision"] >= plain["precision"] - 0.06
+    # the issue's targets on this subset: half the lost recall back, precision down by <= 0.03
+    assert enhanced["recall"] >= plain["recall"] + (clean["recall"] - plain["recall"]) / 2
+    assert enhanced["precision"] >= plain["precision"] - 0.03
+
+
+def test_enhanced_candidates_need_onet_consensus(tflite_detector, faces_dev):
+    """Faces found in an enhanced view are kept only if ONet agrees across the denoised views."""
+    image = cv2.imread(str(faces_dev / "voc_2008_001009.jpg"))
+    faces = tflite_detector.detect(image)
+    assert len(faces) == 2
+    night = degrade.apply(image, ["dark", "noise"], "voc_2008_001009.jpg")
+    finder = FaceFinder(tflite_detector, "auto")
+    assert len(finder.confirmed(faces, enhance.views(night))) == 2  # real faces, seen in the dark
+    noise = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    blobs = [Face((float(x), float(y), 40.0, 48.0), 0.95) for x in range(0, 280, 40) for y in range(0, 190, 48)]
+    assert finder.confirmed(blobs, enhance.views(noise, "stretch")) == []  # noise, however confident
+    assert len(tflite_detector.detect(night)) < 2 <= len(finder.find(night))
 
 
 def test_enhancement_leaves_bright_photos_alone(tflite_detector, faces_dev):

@@ -76,3 +76,7 @@ class Detector:
     def detect_batch(self, frames_bgr: Sequence[np.ndarray]) -> list[list[Face]]:
         rgb = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in frames_bgr]
         return self.cascade.detect_batch(rgb)
+
+    def face_scores(self, frame_bgr: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
+        """ONet's face probability for each ``[x1, y1, x2, y2]`` box of ``frame_bgr``."""
+        return self.cascade.face_scores(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB), boxes_xyxy)
