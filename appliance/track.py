@@ -2,7 +2,10 @@
 
 Matching is greedy on a score that mixes box overlap with centre distance from a constant-velocity
 prediction, so people walking towards the camera at 5 analysed frames/s stay one track even when
-successive boxes barely overlap. A track ends once it has been missed for ``max_missed_s``.
+successive boxes barely overlap. Before a track has a velocity (one sighting), a confident face of
+the same size may be further away, in proportion to the time since: someone crossing close to the
+camera moves more than a face width per analysed frame. A track ends once it has been missed for
+``max_missed_s``.
 """
 
 from __future__ import annotations
@@ -50,6 +53,9 @@ class TrackerSettings:
     max_look_gap_s: float = 0.5
     min_iou: float = 0.2
     max_center_dist: float = 1.0  # in face sizes, from the predicted centre
+    max_first_step: float = 10.0  # face sizes per second a face may move before its velocity is known
+    first_step_confidence: float = 0.95  # ... if both sightings are this confident
+    first_step_size_ratio: float = 1.25  # ... and this alike in size
     max_size_ratio: float = 1.8
 
 
@@ -83,7 +89,11 @@ class Tracker:
                     ratio = max(track.last.face.size, 1.0) / max(sight.face.size, 1.0)
                     if ratio > s.max_size_ratio or ratio < 1 / s.max_size_ratio:
                         continue
-                    if ious[ti, di] >= s.min_iou or dist <= s.max_center_dist:
+                    reach = s.max_center_dist
+                    if track.detections == 1 and _alike(track.last.face, sight.face, s):
+                        # no velocity yet: someone crossing close to the camera, the same face again
+                        reach += s.max_first_step * max(time_s - track.last.time_s, 0.0)
+                    if ious[ti, di] >= s.min_iou or dist <= reach:
                         pairs.append((float(ious[ti, di]) - 0.5 * dist, ti, di))
         pairs.sort(reverse=True)
         used_t: set[int] = set()
@@ -99,7 +109,10 @@ class Tracker:
             if dt > 0:
                 (ox, oy), (nx, ny) = _center(track.last.face), _center(sight.face)
                 vx, vy = (nx - ox) / dt, (ny - oy) / dt
-                track.velocity = (0.5 * track.velocity[0] + 0.5 * vx, 0.5 * track.velocity[1] + 0.5 * vy)
+                if track.detections == 1:
+                    track.velocity = (vx, vy)
+                else:
+                    track.velocity = (0.5 * track.velocity[0] + 0.5 * vx, 0.5 * track.velocity[1] + 0.5 * vy)
             track.last = sight
             track.detections += 1
             track.unseen_s, track.last_looked_s = 0.0, time_s
@@ -142,6 +155,12 @@ def _covered(track: Track, looked: list[tuple[int, int, int, int]] | None) -> bo
         return True
     cx, cy = _center(track.last.face)
     return any(x1 <= cx < x2 and y1 <= cy < y2 for x1, y1, x2, y2 in looked)
+
+
+def _alike(a: Face, b: Face, s: TrackerSettings) -> bool:
+    ratio = max(a.size, 1.0) / max(b.size, 1.0)
+    confident = min(a.confidence, b.confidence) >= s.first_step_confidence
+    return confident and 1 / s.first_step_size_ratio <= ratio <= s.first_step_size_ratio
 
 
 def _center(face: Face) -> tuple[float, float]:

@@ -51,7 +51,7 @@ def check_result(result, detector, min_face_fraction=0.8):
 def test_busy_clip_gives_one_crop_per_person(extractor, tflite_detector, videos, tmp_path):
     result = extractor.run(videos / "facenet_pytorch_video.mp4", tmp_path)
     assert result.output == tmp_path / "facenet_pytorch_video"
-    assert 7 <= result.tracks <= 20, result.tracks  # 9 people walk towards the camera
+    assert 9 <= result.tracks <= 11, result.tracks  # 9 people, one crossing the foreground fast
     manifest = check_result(result, tflite_detector)
     assert manifest["source"]["frames"] == 105 and manifest["source"]["width"] == 1920
     assert manifest["stats"]["frames_decoded"] == 105
