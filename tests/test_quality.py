@@ -118,3 +118,18 @@ def test_eval_cli_prints_one_json_object(faces_dev):
     assert {"recall", "precision", "faces", "detections", "subsets"} <= result.keys()
     assert 0 < result["recall"] <= 1 and 0 < result["precision"] <= 1
     assert set(result["subsets"]) == {"wider_easy", "wider_medium", "wider_hard"}
+
+
+def test_stretch_lookup_table_equals_the_per_pixel_formula(faces_dev):
+    """The stretch is computed from a histogram and a lookup table: check it against the plain formula."""
+    image = cv2.imread(str(faces_dev / "voc_2008_001009.jpg"))
+    for picture in (image, degrade.apply(image, ["dark", "noise"], "x")):
+        ycrcb = cv2.cvtColor(picture, cv2.COLOR_BGR2YCrCb)
+        y = ycrcb[..., 0].astype(np.float32)
+        lo, hi = np.percentile(y, (0.5, 99.5))
+        hi = max(hi, lo + 16.0)
+        ycrcb[..., 0] = (255.0 * np.power(np.clip((y - lo) / (hi - lo), 0, 1), 0.8)).astype(np.uint8)
+        assert np.array_equal(enhance.stretch_luma(picture), cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR))
+    values = np.random.default_rng(3).integers(0, 256, 10_001, dtype=np.uint8)
+    percents = (0.0, 0.5, 37.3, 99.5, 100.0)
+    assert np.allclose(enhance._percentiles_u8(values, percents), np.percentile(values, percents))
