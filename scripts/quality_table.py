@@ -36,14 +36,15 @@ def main() -> None:
     parser.add_argument("--backends", default="reference,tflite,tf")
     args = parser.parse_args()
     results: dict = {"conditions": [], "small_faces": []}
-    print("| backend | condition | enhance | recall | precision | ms/image |")
-    print("|---|---|---|---|---|---|")
+    print("| backend | condition | enhance | upscale | recall | precision | ms/image |")
+    print("|---|---|---|---|---|---|---|")
     for backend in args.backends.split(","):
         for label, degrade in CONDITIONS:
-            for enhance in ("off",) if backend == "reference" else ("off", "auto"):
-                r = run_eval(backend, degrade, enhance)
+            variants = [("off", 1.0)] if backend == "reference" else [("off", 1.0), ("auto", 1.0), ("auto", 1.67)]
+            for enhance, upscale in variants:
+                r = run_eval(backend, degrade, enhance, upscale)
                 results["conditions"].append({"backend": backend, "condition": label, **r})
-                print(f"| {backend} | {label} | {enhance} | {r['recall']:.3f} | {r['precision']:.3f} | "
+                print(f"| {backend} | {label} | {enhance} | {upscale:g} | {r['recall']:.3f} | {r['precision']:.3f} | "
                       f"{r['ms_per_image']:.0f} |", flush=True)  # fmt: skip
     print("\n| backend | setting | faces of 12-20 px found | recall (faces >= min face) | precision | ms/image |")
     print("|---|---|---|---|---|---|")
