@@ -14,7 +14,9 @@ applies the enhanced views to every frame.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -29,7 +31,12 @@ class EnhancedViews:
     """Views of a dark frame: ``search`` for the cascade, ``check`` for ONet's second opinion."""
 
     search: list[np.ndarray]
-    check: list[np.ndarray]
+    image: np.ndarray  # the frame itself, for check views made only when there is something to check
+    more_checks: tuple[Callable[[np.ndarray], np.ndarray], ...] = ()
+
+    @cached_property
+    def check(self) -> list[np.ndarray]:
+        return [*self.search, *(make(self.image) for make in self.more_checks)]
 
 
 def luminance(image: np.ndarray) -> float:
@@ -109,7 +116,5 @@ def views(image: np.ndarray, mode: str = "auto") -> EnhancedViews | None:
     if mode == "off" or (mode == "auto" and not is_dark(image)):
         return None
     if mode in ("auto", "stretch"):
-        search = [denoised_stretch(image), blurred_stretch(image)]
-        return EnhancedViews(search, [*search, median_stretch(image)])
-    view = {"clahe": clahe, "gamma": gamma}[mode](image)
-    return EnhancedViews([view], [view])
+        return EnhancedViews([denoised_stretch(image), blurred_stretch(image)], image, (median_stretch,))
+    return EnhancedViews([{"clahe": clahe, "gamma": gamma}[mode](image)], image)
