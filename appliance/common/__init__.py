@@ -1,0 +1,1 @@
+"""Small helpers every part uses: content hashes, symlink-safe paths, logging. Imports nothing heavy."""

@@ -1,0 +1,195 @@
+"""The settings model: one pydantic model per part of the appliance, limits and meaning in ``Field``.
+
+Every setting has one *flat name*, used alike as the TOML key, as ``APPLIANCE_<FLAT NAME>`` in the
+environment and as ``--flat-name`` on the command line: the section's prefix plus the field name,
+unless the field names its own (``json_schema_extra={"flat": ...}``). This module imports nothing
+heavy (no OpenCV, no numpy), so ``appliance --version`` and ``appliance config`` start at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any, ClassVar, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic.fields import FieldInfo
+
+from .errors import SettingError
+
+Backend = Literal["auto", "tf", "tflite"]
+EnhanceMode = Literal["auto", "off", "stretch", "clahe", "gamma"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+BACKENDS: tuple[str, ...] = get_args(Backend)
+ENHANCE_MODES: tuple[str, ...] = get_args(EnhanceMode)
+MIN_FACE_FLOOR = 12.0  # MTCNN's smallest window: no face below it can be found without upscaling
+
+
+class Section(BaseModel):
+    """One part's settings. ``commands`` says which ``appliance`` commands take its flags."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    prefix: ClassVar[str] = ""
+    commands: ClassVar[tuple[str, ...]] = ()
+
+
+class ExtractSettings(Section):
+    """What the pipeline does with each frame: detection, crops, enhancement."""
+
+    commands = ("extract", "serve", "eval")
+    backend: Backend = Field("auto", description="net runner: tflite if LiteRT and the models are installed, else tf")
+    fps: float | None = Field(
+        5.0, gt=0, description="analysed frames per second, or `all` (every frame)", json_schema_extra={"none": "all"}
+    )
+    min_face: float = Field(20.0, ge=MIN_FACE_FLOOR, description="smallest face looked for, in source pixels")
+    margin: float = Field(0.2, ge=0, le=2, description="crop margin, a fraction of the face box on each side")
+    all_crops: bool = Field(False, description="also write every detection under `all/`")
+    aligned: bool = Field(False, description="also write 112x112 crops aligned on the landmarks under `aligned/`")
+    threads: int = Field(1, ge=1, le=64, description="inference threads per worker")
+    enhance: EnhanceMode = Field(
+        "auto", description="low-light enhancement: `auto` (dark frames only), `off`, `stretch`, `clahe`, `gamma`"
+    )
+    upscale: float = Field(
+        1.0, ge=1, le=4, description="> 1: also find faces down to `min_face / upscale` px, on an enlarged frame"
+    )
+
+    @field_validator("fps", mode="before")
+    @classmethod
+    def _all_frames(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.strip().lower() == "all" else value
+
+
+class MotionSettings(Section):
+    """Motion gating: still frames skip detection, moving regions are searched alone."""
+
+    prefix = "motion_"
+    commands = ("extract", "serve")
+    enabled: bool = Field(
+        True, description="motion gating (off: detection on every analysed frame)", json_schema_extra={"flat": "motion"}
+    )
+    full_every_s: float = Field(
+        3.0, gt=0, description="while people are tracked, a full-frame pass at least this often"
+    )
+    refresh_s: float = Field(30.0, gt=0, description="a full-frame pass at least this often, whatever moves")
+
+
+class ServiceSettings(Section):
+    """Where footage and results live, and how the service takes files and runs workers."""
+
+    commands = ("serve",)
+    data: Path = Field(Path("./data"), description="holds `inbox/`, `outbox/`, `state/` unless these are set")
+    inbox: Path | None = Field(None, description="inbox folder", json_schema_extra={"none": "<data>/inbox"})
+    outbox: Path | None = Field(None, description="outbox folder", json_schema_extra={"none": "<data>/outbox"})
+    state: Path | None = Field(
+        None,
+        description="job database; footage being processed, done, failed",
+        json_schema_extra={"none": "<data>/state"},
+    )
+    workers: int = Field(1, ge=1, le=64, description="worker processes, each with its own detector (1 suits 2 cores)")
+    polling: bool = Field(False, description="poll the inbox instead of inotify: for NFS/SMB/bind mounts")
+    settle_s: float = Field(3.0, ge=0, description="a file is taken once its size and mtime are unchanged this long")
+    scan_interval_s: float = Field(30.0, gt=0, description="full inbox scan, to catch anything the watcher missed")
+    log_level: LogLevel = Field("INFO", description="one line per event on stderr")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.inbox or self.data / "inbox"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.outbox or self.data / "outbox"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.state or self.data / "state"
+
+
+class WebSettings(Section):
+    """The status page and API."""
+
+    commands = ("serve",)
+    host: str = Field("127.0.0.1", min_length=1, description="address to bind; any non-loopback host requires `token`")
+    port: int = Field(8080, ge=0, le=65535, description="port (0: any free port)")
+    token: SecretStr | None = Field(
+        None, description="required off loopback: `Authorization: Bearer <token>` or sign in on the page"
+    )
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+
+class RetentionSettings(Section):
+    """What is deleted, and when: nothing unless set."""
+
+    prefix = "retention_"
+    commands = ("serve",)
+    outbox_days: float = Field(0.0, ge=0, description="purge results older than this many days (0: keep)")
+    outbox_gb: float = Field(0.0, ge=0, description="purge the oldest results past this total size (0: no cap)")
+    done_days: float = Field(0.0, ge=0, description="delete processed footage in `state/done/` after this many days")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseModel):
+    """All settings, one section per part; each part is handed its own section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    extract: ExtractSettings = ExtractSettings()
+    motion: MotionSettings = MotionSettings()
+    service: ServiceSettings = ServiceSettings()
+    web: WebSettings = WebSettings()
+    retention: RetentionSettings = RetentionSettings()
+
+    @model_validator(mode="after")
+    def _token_off_loopback(self, info: ValidationInfo) -> Settings:
+        serving = bool(info.context and info.context.get("serving"))
+        if serving and not is_loopback(self.web.host) and self.web.token is None:
+            raise SettingError(
+                "token",
+                f"required when binding to {self.web.host!r} (not loopback): set APPLIANCE_TOKEN or 'token' "
+                "in the config file",
+            )
+        return self
+
+
+SECTIONS: dict[str, type[Section]] = {
+    name: info.annotation  # type: ignore[misc]
+    for name, info in Settings.model_fields.items()
+}
+
+
+def flat_name(section: type[Section], field: str, info: FieldInfo) -> str:
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    return str(extra.get("flat") or f"{section.prefix}{field}")
+
+
+def is_secret(info: FieldInfo) -> bool:
+    """Secrets get no command-line flag (other users can read command lines) and are never shown."""
+    return "SecretStr" in str(info.annotation)
+
+
+def setting_index() -> dict[str, tuple[str, str, FieldInfo]]:
+    """Every setting by flat name: (section, field, field info), in declaration order."""
+    index: dict[str, tuple[str, str, FieldInfo]] = {}
+    for section_name, section in SECTIONS.items():
+        for field, info in section.model_fields.items():
+            flat = flat_name(section, field, info)
+            if flat in index:
+                raise RuntimeError(f"two settings share the flat name {flat!r}")
+            index[flat] = (section_name, field, info)
+    return index
