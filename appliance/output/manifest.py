@@ -1,0 +1,153 @@
+"""The result manifest: typed records that write ``manifest.json`` and ``faces.csv`` and read them back.
+
+One schema for every reader and writer: the pipeline publishes these records, the page and crash
+recovery read them. ``manifest.schema.json`` beside this module is the published JSON Schema
+(``python -m appliance.output.manifest`` writes it; a test keeps it in step with these records).
+``schema`` counts incompatible changes; new optional fields keep the number.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+CSV_NAME = "faces.csv"
+SCHEMA_FILE = Path(__file__).with_name("manifest.schema.json")
+LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+
+Point = tuple[float, float]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Landmarks(Record):
+    """Five points in source-frame pixels; ``left_eye`` is the eye on the left of the image."""
+
+    left_eye: Point
+    right_eye: Point
+    nose: Point
+    mouth_left: Point
+    mouth_right: Point
+
+
+class Quality(Record):
+    """How good the shot is for a person to look at; ``score`` weighs the other four (0-1 each)."""
+
+    score: float
+    sharpness: float
+    frontal: float
+    size: float
+    confidence: float
+
+
+class BestShot(Record):
+    file: str = Field(description="the crop, relative to the result folder")
+    frame: int = Field(ge=0)
+    time_s: float = Field(ge=0)
+    box: tuple[float, float, float, float] = Field(description="[x, y, w, h] in source-frame pixels")
+    confidence: float = Field(ge=0, le=1)
+    landmarks: Landmarks
+    quality: Quality
+    enhanced: bool = Field(False, description="the crop was brightened; the unaltered one is original_file")
+    original_file: str | None = None
+
+
+class TrackRecord(Record):
+    id: int = Field(ge=1)
+    first_s: float = Field(ge=0)
+    last_s: float = Field(ge=0)
+    detections: int = Field(ge=1)
+    best: BestShot
+
+    def csv_row(self) -> dict[str, Any]:
+        best = self.best
+        row: dict[str, Any] = {
+            "track": self.id,
+            "file": best.file,
+            "first_s": self.first_s,
+            "last_s": self.last_s,
+            "detections": self.detections,
+            "frame": best.frame,
+            "time_s": best.time_s,
+            "x": best.box[0],
+            "y": best.box[1],
+            "w": best.box[2],
+            "h": best.box[3],
+            "confidence": best.confidence,
+            "quality": best.quality.score,
+        }
+        for name in LANDMARK_NAMES:
+            row[f"{name}_x"], row[f"{name}_y"] = getattr(best.landmarks, name)
+        return row
+
+
+CSV_FIELDS = [
+    *("track", "file", "first_s", "last_s", "detections", "frame", "time_s", "x", "y", "w", "h"),
+    *("confidence", "quality"),
+    *(f"{name}_{axis}" for name in LANDMARK_NAMES for axis in "xy"),
+]
+
+
+class SourceRecord(Record):
+    path: str = Field(description="the file's name as it was given")
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+    size_bytes: int = Field(ge=0)
+    duration_s: float = Field(ge=0)
+    fps: float = Field(ge=0)
+    frames: int = Field(ge=0)
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+
+
+class Stats(Record):
+    frames_decoded: int = Field(ge=0)
+    frames_analysed: int = Field(ge=0)
+    frames_full_detection: int = Field(ge=0)
+    frames_region_detection: int = Field(ge=0)
+    frames_skipped_still: int = Field(ge=0)
+    detections: int = Field(ge=0)
+    wall_s: float = Field(ge=0)
+
+
+class Manifest(Record):
+    schema_version: int = Field(SCHEMA_VERSION, alias="schema", description="the manifest format's version")
+    version: str = Field(description="the appliance's version")
+    source: SourceRecord
+    backend: str
+    enhanced_frames: int = Field(0, ge=0)
+    settings: dict[str, Any] = Field(description="the extraction settings used")
+    stats: Stats
+    tracks: list[TrackRecord]
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json", by_alias=True), indent=2) + "\n"
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        return [track.csv_row() for track in self.tracks]
+
+
+def read_manifest(folder: Path) -> Manifest | None:
+    """The manifest of a result folder, or None if it is missing or not one of ours."""
+    try:
+        return Manifest.model_validate_json((folder / MANIFEST).read_bytes())
+    except (OSError, ValidationError):
+        return None
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Manifest.model_json_schema(by_alias=True, mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else SCHEMA_FILE
+    target.write_text(json.dumps(json_schema(), indent=2) + "\n")
