@@ -8,11 +8,24 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from ..settings.model import Backend
+from .boxes import nms
 from .cascade import Cascade, CascadeSettings, Face, NetRunner
 
-BACKENDS = ("auto", "tf", "tflite")
+# Two detections whose intersection covers this much of the smaller box are one face (the same face
+# found in two enhanced views, or in two neighbouring search regions): the more confident is kept.
+DUPLICATE_OVERLAP = 0.4
 
-__all__ = ["BACKENDS", "Cascade", "CascadeSettings", "Detector", "Face", "available_backends", "make_runner"]
+__all__ = [
+    "DUPLICATE_OVERLAP",
+    "Cascade",
+    "CascadeSettings",
+    "Detector",
+    "Face",
+    "available_backends",
+    "make_runner",
+    "remove_duplicates",
+]
 
 
 def available_backends() -> list[str]:
@@ -31,14 +44,13 @@ def available_backends() -> list[str]:
     return found
 
 
-def make_runner(backend: str = "auto", threads: int = 1) -> NetRunner:
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+def make_runner(backend: Backend = "auto", threads: int = 1) -> NetRunner:
+    """The net runner for ``backend`` (validated by the settings); ``auto``: the fastest installed."""
     if backend == "auto":
         found = available_backends()
         if not found:
             raise RuntimeError("no detection backend installed: pip install 'face-appliance[lite]' or '[tf]'")
-        backend = found[0]
+        backend = "tflite" if found[0] == "tflite" else "tf"
     if backend == "tflite":
         from .tflite_runner import TFLiteRunner
 
@@ -52,7 +64,7 @@ class Detector:
     """MTCNN on BGR frames as OpenCV gives them (converted to RGB once, here)."""
 
     def __init__(
-        self, backend: str = "auto", min_face: float = 20.0, threads: int = 1, runner: NetRunner | None = None
+        self, backend: Backend = "auto", min_face: float = 20.0, threads: int = 1, runner: NetRunner | None = None
     ) -> None:
         cv2.setNumThreads(1)  # the nets already use the core(s) given; two pools on 2 cores thrash
         self.runner = runner or make_runner(backend, threads)
@@ -80,3 +92,11 @@ class Detector:
     def face_scores(self, frame_bgr: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
         """ONet's face probability for each ``[x1, y1, x2, y2]`` box of ``frame_bgr``."""
         return self.cascade.face_scores(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB), boxes_xyxy)
+
+
+def remove_duplicates(faces: list[Face], overlap: float = DUPLICATE_OVERLAP) -> list[Face]:
+    """One face per place: the most confident of detections that overlap by ``overlap`` or more (in order)."""
+    if len(faces) < 2:
+        return faces
+    keep = nms(np.array([f.xyxy for f in faces]), np.array([f.confidence for f in faces]), overlap, "min")
+    return [faces[i] for i in sorted(keep)]

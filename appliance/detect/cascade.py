@@ -176,7 +176,7 @@ class Cascade:
         for (height, width), idx in groups.items():
             scales = bx.pyramid_scales(width, height, s.min_face, s.scale_factor)
 
-            def level(scale: float, idx=idx, width=width, height=height) -> np.ndarray:
+            def level(scale: float, idx: list[int] = idx, width: int = width, height: int = height) -> np.ndarray:
                 size = (max(int(width * scale), 1), max(int(height * scale), 1))
                 return np.stack([cv2.resize(frames[i], size, interpolation=cv2.INTER_AREA) for i in idx])
 

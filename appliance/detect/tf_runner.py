@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .quiet import native_stderr_captured
@@ -44,7 +46,7 @@ class TensorFlowRunner:
         return cls.numpy()[:, 1], reg.numpy(), marks.numpy()
 
 
-def load_keras_nets():
+def load_keras_nets() -> tuple[Any, Any, Any]:
     """PNet, RNet and ONet from the ``mtcnn`` package with its shipped weights loaded."""
     from mtcnn.network.onet import ONet
     from mtcnn.network.pnet import PNet
@@ -57,4 +59,5 @@ def load_keras_nets():
         net.build()
         net.set_weights(load_weights(weights))
         nets.append(net)
-    return tuple(nets)
+    pnet, rnet, onet = nets
+    return pnet, rnet, onet

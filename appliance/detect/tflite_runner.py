@@ -11,6 +11,7 @@ import os
 import sys
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,9 +19,12 @@ from .quiet import native_stderr_captured
 
 MODEL_FILES = {"pnet": "pnet.tflite", "rnet": "rnet.tflite", "onet": "onet.tflite"}
 MAX_BATCH = 256
+# interpreters kept (one per PNet input shape and RNet/ONet batch size): a video's pyramid needs about a dozen,
+# a mix of frame sizes more; each holds its tensors, so the oldest are let go past this
+INTERPRETER_CACHE_SIZE = 48
 
 
-def interpreter_class():
+def interpreter_class() -> Any:
     """The LiteRT ``Interpreter`` class, or ImportError naming what to install."""
     try:
         from ai_edge_litert.interpreter import Interpreter
@@ -59,7 +63,7 @@ class TFLiteRunner:
         self._models = {key: (directory / name).read_bytes() for key, name in MODEL_FILES.items()}
         self._cache: OrderedDict[tuple, object] = OrderedDict()
 
-    def _get(self, net: str, shape: tuple[int, ...]):
+    def _get(self, net: str, shape: tuple[int, ...]) -> Any:
         key = (net, shape)
         interp = self._cache.get(key)
         if interp is not None:
@@ -71,7 +75,7 @@ class TFLiteRunner:
             interp.resize_tensor_input(index, list(shape), strict=False)
             interp.allocate_tensors()
         self._cache[key] = interp
-        if len(self._cache) > 48:
+        if len(self._cache) > INTERPRETER_CACHE_SIZE:
             self._cache.popitem(last=False)
         return interp
 

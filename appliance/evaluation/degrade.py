@@ -49,8 +49,12 @@ def lowres(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if not ok:
+        raise ValueError(f"JPEG encoding at quality {quality} failed for a {image.shape} image")
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise ValueError("JPEG decoding failed")
+    return decoded
 
 
 DEGRADATIONS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {

@@ -13,34 +13,19 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-VIDEO_SUFFIXES = {
-    ".mp4",
-    ".mkv",
-    ".avi",
-    ".mov",
-    ".m4v",
-    ".ts",
-    ".mts",
-    ".webm",
-    ".h264",
-    ".264",
-    ".h265",
-    ".265",
-    ".hevc",
-    ".mpg",
-    ".mpeg",
-    ".flv",
-    ".wmv",
-    ".3gp",
-    ".dav",
-    ".asf",
-}
 RAW_STREAM_FPS = 25.0  # raw .h264/.h265 streams carry no container timing
+MAX_FPS = 1000.0  # a declared rate above this is nonsense: treated as unknown
+# a video that ends before this fraction of the frames it declares is truncated (more than a few
+# frames declared: short clips often miscount by one or two)
+TRUNCATION_FRACTION = 0.9
+TRUNCATION_MIN_FRAMES = 10
+PREFETCH_DEPTH = 4  # decoded frames waiting for the detector (6 MB each at 1080p)
 
 
 class InputError(Exception):
@@ -84,6 +69,7 @@ class VideoSource:
             raise InputError(f"{self.path.name}: empty file (0 bytes)")
         self._capture: cv2.VideoCapture | None = None
         self._image: np.ndarray | None = None
+        self.decoded = 0  # frames read so far, analysed or not
         if self.path.suffix.lower() in IMAGE_SUFFIXES:
             self._image = cv2.imread(str(self.path), cv2.IMREAD_COLOR)
             if self._image is None:
@@ -98,7 +84,7 @@ class VideoSource:
         w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
         h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        if not math.isfinite(fps) or fps <= 0 or fps > 1000:
+        if not math.isfinite(fps) or fps <= 0 or fps > MAX_FPS:
             fps = RAW_STREAM_FPS
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         count = max(count, 0)
@@ -119,22 +105,21 @@ class VideoSource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def frames(self, rate: float | None = 5.0, stats: dict | None = None) -> Iterator[Frame]:
-        """Analysed frames in order; ``stats['decoded']`` counts every frame read, skipped or not."""
-        stats = stats if stats is not None else {}
-        stats.setdefault("decoded", 0)
+    def frames(self, rate: float | None = 5.0) -> Iterator[Frame]:
+        """Analysed frames in order; :attr:`decoded` counts every frame read, skipped or not."""
         if self._image is not None:
-            stats["decoded"] = 1
+            self.decoded = 1
             yield Frame(0, 0.0, self._image)
             return
         cap = self._capture
-        assert cap is not None
+        if cap is None:
+            raise InputError(f"{self.path.name}: already closed")
         step = analysis_step(self.info.fps, rate)
         index = 0
         while True:
             if not cap.grab():
                 break
-            stats["decoded"] += 1
+            self.decoded += 1
             if index % step == 0:
                 ok, image = cap.retrieve()
                 if not ok or image is None:
@@ -145,22 +130,18 @@ class VideoSource:
                     time_s = 0.0
                 yield Frame(index, time_s, image)
             index += 1
-        if stats["decoded"] == 0:
+        if self.decoded == 0:
             raise InputError(f"{self.path.name}: no frame could be decoded (corrupt or unsupported video)")
         declared = self.info.frames
-        if declared > 10 and stats["decoded"] < 0.9 * declared:
-            raise InputError(f"{self.path.name}: truncated or corrupt: decoded {stats['decoded']} of {declared} frames")
+        if declared > TRUNCATION_MIN_FRAMES and self.decoded < TRUNCATION_FRACTION * declared:
+            raise InputError(f"{self.path.name}: truncated or corrupt: decoded {self.decoded} of {declared} frames")
 
 
-def is_media(path: str | os.PathLike[str]) -> bool:
-    suffix = Path(path).suffix.lower()
-    return suffix in IMAGE_SUFFIXES or suffix in VIDEO_SUFFIXES
-
-
+T = TypeVar("T")
 _DONE = object()
 
 
-def prefetch(items: Iterable, depth: int = 4) -> Iterator:
+def prefetch(items: Iterable[T], depth: int = PREFETCH_DEPTH) -> Iterator[T]:
     """Iterate ``items`` in a background thread, ``depth`` ahead.
 
     Decoding (FFmpeg) and detection (LiteRT, TensorFlow) both release the GIL, so on two cores the

@@ -15,10 +15,13 @@ import cv2
 import numpy as np
 
 BUCKETS = (96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)  # region sides, so crop shapes repeat
+MIN_FACE_PADDING = 1.5  # a moving box grows by at least this many minimum faces on each side
+BLUR_KERNEL = (5, 5)
+DILATE_ITERATIONS = 2
 
 
 @dataclass(frozen=True)
-class MotionSettings:
+class GateTuning:
     width: int = 320  # analysis width of the motion map
     alpha: float = 0.05  # running-average rate of the background
     threshold: int = 18  # grey-level difference that counts as change
@@ -37,8 +40,8 @@ class MotionResult:
 
 
 class MotionGate:
-    def __init__(self, settings: MotionSettings | None = None, min_face: float = 20.0) -> None:
-        self.settings = settings or MotionSettings()
+    def __init__(self, tuning: GateTuning | None = None, min_face: float = 20.0) -> None:
+        self.settings = tuning or GateTuning()
         self.min_face = min_face
         self._background: np.ndarray | None = None
         self._scale = 1.0
@@ -49,7 +52,7 @@ class MotionGate:
         self._scale = min(1.0, self.settings.width / width)
         size = (max(int(width * self._scale), 1), max(int(height * self._scale), 1))
         grey = cv2.cvtColor(cv2.resize(frame, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
-        return cv2.GaussianBlur(grey, (5, 5), 0).astype(np.float32)
+        return cv2.GaussianBlur(grey, BLUR_KERNEL, 0).astype(np.float32)
 
     def update(self, frame: np.ndarray) -> MotionResult:
         s = self.settings
@@ -58,20 +61,16 @@ class MotionGate:
             self._background = small
             return MotionResult(True, True, changed_fraction=1.0)
         diff = cv2.absdiff(small, self._background)
-        mask = (diff > s.threshold).astype(np.uint8)
-        changed = float(mask.mean())
+        changed_mask = (diff > s.threshold).astype(np.uint8)
+        changed = float(changed_mask.mean())
         if changed > s.global_change:
             self._background = small  # recalibrate: the whole scene changed
             return MotionResult(True, True, changed_fraction=changed)
         cv2.accumulateWeighted(small, self._background, s.alpha)
-        mask = cv2.dilate(mask, self._kernel, iterations=2)
+        mask = cv2.dilate(changed_mask, self._kernel, iterations=DILATE_ITERATIONS)
         count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         min_pixels = s.min_area * mask.size
-        boxes = [
-            (x, y, x + w, y + h)
-            for x, y, w, h, area in stats[1:count]
-            if area >= min_pixels
-        ]  # fmt: skip
+        boxes = [(x, y, x + w, y + h) for x, y, w, h, area in stats[1:count] if area >= min_pixels]
         if not boxes:
             return MotionResult(False, False, changed_fraction=changed)
         height, width = frame.shape[:2]
@@ -82,10 +81,10 @@ class MotionGate:
             return MotionResult(True, True, changed_fraction=changed)
         return MotionResult(True, False, regions, changed)
 
-    def _to_frame(self, box, width: int, height: int) -> tuple[int, int, int, int]:
+    def _to_frame(self, box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
         """A motion-map box in frame pixels, grown by the margin and to a bucket size."""
         x1, y1, x2, y2 = (v / self._scale for v in box)
-        pad = max(self.settings.margin * max(x2 - x1, y2 - y1), 1.5 * self.min_face)
+        pad = max(self.settings.margin * max(x2 - x1, y2 - y1), MIN_FACE_PADDING * self.min_face)
         return bucket_region(x1 - pad, y1 - pad, x2 + pad, y2 + pad, width, height)
 
 

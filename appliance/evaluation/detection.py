@@ -19,10 +19,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..detect.boxes import iou_matrix
+from ..settings.model import MIN_FACE_FLOOR
 from . import degrade
-from .detect.boxes import iou_matrix
 
 SUBSETS = ("wider_easy", "wider_medium", "wider_hard")
+IOU_MATCH = 0.5  # PASCAL VOC's overlap for a detection to count as finding a face
+# faces from MTCNN's smallest window up to the minimum face: reported apart (what upscaling is for)
+SMALL_FACE_FLOOR = MIN_FACE_FLOOR
 
 
 @dataclass
@@ -35,8 +39,12 @@ class Match:
     care_flags: list[bool] = field(default_factory=list)
 
 
-def match(gt_boxes: list[list[float]], detections: list[tuple[tuple[float, float, float, float], float]],
-          min_face: float, iou_threshold: float = 0.5) -> Match:  # fmt: skip
+def match(
+    gt_boxes: list[list[float]],
+    detections: list[tuple[tuple[float, float, float, float], float]],
+    min_face: float,
+    iou_threshold: float = IOU_MATCH,
+) -> Match:
     """Match ``detections`` ((x, y, w, h), confidence) to ``gt_boxes`` ([x, y, w, h]) of one image."""
     care = [min(b[2], b[3]) >= min_face for b in gt_boxes]
     result = Match(faces=sum(care), hit_flags=[False] * len(gt_boxes), care_flags=care)
@@ -77,8 +85,40 @@ def load_subsets(annotations_file: Path) -> dict[str, list[dict]] | None:
     if not full.exists():
         return None
     data = json.loads(full.read_text())
-    return {name: [f for f in entry.get("faces", []) if f.get("in_main_annotations", True)]
-            for name, entry in data.items()}  # fmt: skip
+    return {
+        name: [f for f in entry.get("faces", []) if f.get("in_main_annotations", True)] for name, entry in data.items()
+    }
+
+
+@dataclass
+class Tally:
+    """Counts over a set of photos."""
+
+    totals: Match = field(default_factory=Match)
+    subsets: dict[str, list[int]] = field(default_factory=lambda: {s: [0, 0] for s in SUBSETS})  # hits, faces
+    small: list[int] = field(default_factory=lambda: [0, 0])  # faces below min_face: found, total
+    seconds: float = 0.0
+
+    def add(
+        self,
+        m: Match,
+        boxes: list[list[float]],
+        small_hits: list[bool],
+        min_face: float,
+        subset_faces: list[dict] | None,
+    ) -> None:
+        for name in ("hits", "false_positives", "faces", "detections"):
+            setattr(self.totals, name, getattr(self.totals, name) + getattr(m, name))
+        for box, hit in zip(boxes, small_hits, strict=True):
+            if SMALL_FACE_FLOOR <= min(box[2], box[3]) < min_face:
+                self.small[1] += 1
+                self.small[0] += hit
+        if subset_faces is not None and len(subset_faces) == len(boxes):
+            for face, hit, care in zip(subset_faces, m.hit_flags, m.care_flags, strict=True):
+                for subset in SUBSETS:
+                    if care and face.get(subset):
+                        self.subsets[subset][0] += hit
+                        self.subsets[subset][1] += 1
 
 
 def evaluate(
@@ -90,13 +130,11 @@ def evaluate(
     seed: int = 0,
     limit: int | None = None,
 ) -> dict:
+    """Recall and precision of ``find`` on the annotated photos, optionally degraded first."""
     annotations = json.loads(Path(annotations_file).read_text())
     subsets = load_subsets(Path(annotations_file))
     names = degrade.parse(degradations)
-    totals = Match()
-    per_subset = {s: [0, 0] for s in SUBSETS}  # hits, faces
-    small = [0, 0]  # faces of 12 px to min_face: found, total (informative)
-    seconds = 0.0
+    tally = Tally()
     items = sorted(annotations.items())[:limit] if limit else sorted(annotations.items())
     for name, boxes in items:
         image = cv2.imread(str(Path(images) / name))
@@ -105,45 +143,36 @@ def evaluate(
         image = degrade.apply(image, names, name, seed) if names else image
         started = time.perf_counter()
         faces = find(image)
-        seconds += time.perf_counter() - started
+        tally.seconds += time.perf_counter() - started
         dets = [(f.box, f.confidence) for f in faces]
-        m = match(boxes, dets, min_face)
-        totals.hits += m.hits
-        totals.false_positives += m.false_positives
-        totals.faces += m.faces
-        totals.detections += m.detections
-        small_match = match(boxes, dets, 12.0)
-        for box, hit in zip(boxes, small_match.hit_flags, strict=True):
-            if 12 <= min(box[2], box[3]) < 20:
-                small[1] += 1
-                small[0] += hit
-        if subsets and name in subsets and len(subsets[name]) == len(boxes):
-            for face, hit, care in zip(subsets[name], m.hit_flags, m.care_flags, strict=True):
-                for subset in SUBSETS:
-                    if care and face.get(subset):
-                        per_subset[subset][0] += hit
-                        per_subset[subset][1] += 1
-    recall = totals.hits / totals.faces if totals.faces else 0.0
-    precision = totals.hits / totals.detections if totals.detections else 1.0
+        small_hits = match(boxes, dets, SMALL_FACE_FLOOR).hit_flags
+        tally.add(match(boxes, dets, min_face), boxes, small_hits, min_face, (subsets or {}).get(name))
+    return _report(tally, len(items), min_face, names, bool(subsets))
+
+
+def _report(tally: Tally, images: int, min_face: float, names: list[str], with_subsets: bool) -> dict:
+    t = tally.totals
     result = {
-        "images": len(items),
-        "faces": totals.faces,
-        "detections": totals.detections,
-        "hits": totals.hits,
-        "false_positives": totals.false_positives,
-        "recall": round(recall, 4),
-        "precision": round(precision, 4),
+        "images": images,
+        "faces": t.faces,
+        "detections": t.detections,
+        "hits": t.hits,
+        "false_positives": t.false_positives,
+        "recall": round(t.hits / t.faces if t.faces else 0.0, 4),
+        "precision": round(t.hits / t.detections if t.detections else 1.0, 4),
         "min_face": min_face,
         "degrade": ",".join(names) or "none",
-        "ms_per_image": round(seconds / max(len(items), 1) * 1000, 1),
-        "small_faces_12_20": {
-            "faces": small[1],
-            "found": small[0],
-            "recall": round(small[0] / small[1], 4) if small[1] else None,
-        },  # fmt: skip
+        "ms_per_image": round(tally.seconds / max(images, 1) * 1000, 1),
+        "small_faces": {
+            "min_px": SMALL_FACE_FLOOR,
+            "max_px": min_face,
+            "faces": tally.small[1],
+            "found": tally.small[0],
+            "recall": round(tally.small[0] / tally.small[1], 4) if tally.small[1] else None,
+        },
     }
-    if subsets:
+    if with_subsets:
         result["subsets"] = {
-            s: {"faces": f, "recall": round(h / f, 4) if f else None} for s, (h, f) in per_subset.items()
+            s: {"faces": f, "recall": round(h / f, 4) if f else None} for s, (h, f) in tally.subsets.items()
         }
     return result

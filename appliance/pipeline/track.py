@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .detect.boxes import iou_matrix
-from .detect.cascade import Face
+from ..detect import Face
+from ..detect.boxes import iou_matrix
 from .quality import Quality
 
 
@@ -50,13 +50,18 @@ class Track:
 @dataclass(frozen=True)
 class TrackerSettings:
     max_missed_s: float = 1.5  # end a track after this long looked for and unseen
-    max_look_gap_s: float = 0.5
+    max_look_gap_s: float = 0.5  # a look after a longer gap (detection skipped) counts as this long
     min_iou: float = 0.2
     max_center_dist: float = 1.0  # in face sizes, from the predicted centre
     max_first_step: float = 10.0  # face sizes per second a face may move before its velocity is known
     first_step_confidence: float = 0.95  # ... if both sightings are this confident
     first_step_size_ratio: float = 1.25  # ... and this alike in size
     max_size_ratio: float = 1.8
+    distance_weight: float = 0.5  # match score = IoU - this x centre distance (in face sizes)
+    velocity_smoothing: float = 0.5  # weight of the newest step in the velocity (the rest: the old one)
+
+
+Pair = tuple[float, int, int]  # match score, track index, sighting index
 
 
 class Tracker:
@@ -74,55 +79,18 @@ class Tracker:
         ``looked``: the regions detection ran on (None: the whole frame). A track outside them was
         not looked for, so this frame does not count against it.
         """
-        s = self.settings
-        pairs: list[tuple[float, int, int]] = []
-        if self.active and sightings:
-            t_boxes = np.array([t.last.face.xyxy for t in self.active])
-            d_boxes = np.array([d.face.xyxy for d in sightings])
-            ious = iou_matrix(t_boxes, d_boxes)
-            for ti, track in enumerate(self.active):
-                cx, cy = track.predicted_center(time_s)
-                for di, sight in enumerate(sightings):
-                    x, y, w, h = sight.face.box
-                    size = max(track.last.face.size, sight.face.size, 1.0)
-                    dist = float(np.hypot(x + w / 2 - cx, y + h / 2 - cy)) / size
-                    ratio = max(track.last.face.size, 1.0) / max(sight.face.size, 1.0)
-                    if ratio > s.max_size_ratio or ratio < 1 / s.max_size_ratio:
-                        continue
-                    reach = s.max_center_dist
-                    if track.detections == 1 and _alike(track.last.face, sight.face, s):
-                        # no velocity yet: someone crossing close to the camera, the same face again
-                        reach += s.max_first_step * max(time_s - track.last.time_s, 0.0)
-                    if ious[ti, di] >= s.min_iou or dist <= reach:
-                        pairs.append((float(ious[ti, di]) - 0.5 * dist, ti, di))
-        pairs.sort(reverse=True)
         used_t: set[int] = set()
         used_d: set[int] = set()
         results: list[tuple[Track, Sighting, bool]] = []
-        for _, ti, di in pairs:
+        for _, ti, di in sorted(self._candidate_pairs(sightings, time_s), reverse=True):
             if ti in used_t or di in used_d:
                 continue
             used_t.add(ti)
             used_d.add(di)
             track, sight = self.active[ti], sightings[di]
-            dt = sight.time_s - track.last.time_s
-            if dt > 0:
-                (ox, oy), (nx, ny) = _center(track.last.face), _center(sight.face)
-                vx, vy = (nx - ox) / dt, (ny - oy) / dt
-                if track.detections == 1:
-                    track.velocity = (vx, vy)
-                else:
-                    track.velocity = (0.5 * track.velocity[0] + 0.5 * vx, 0.5 * track.velocity[1] + 0.5 * vy)
-            track.last = sight
-            track.detections += 1
-            track.unseen_s, track.last_looked_s = 0.0, time_s
-            better = sight.quality.score > track.best.quality.score
-            if better:
-                track.best = sight
-            results.append((track, sight, better))
+            results.append((track, sight, self._extend(track, sight, time_s)))
         for ti, track in enumerate(self.active):
             if ti not in used_t and _covered(track, looked):
-                # a look after a long gap (detection skipped on a still scene) counts as one look
                 track.unseen_s += min(time_s - track.last_looked_s, self.settings.max_look_gap_s)
                 track.last_looked_s = time_s
         self._expire()
@@ -133,6 +101,49 @@ class Tracker:
                 self.active.append(track)
                 results.append((track, sight, True))
         return results
+
+    def _candidate_pairs(self, sightings: list[Sighting], time_s: float) -> list[Pair]:
+        """Every (track, sighting) pair close enough to be the same face, with its match score."""
+        s = self.settings
+        if not self.active or not sightings:
+            return []
+        ious = iou_matrix(np.array([t.last.face.xyxy for t in self.active]), np.array([d.face.xyxy for d in sightings]))
+        pairs: list[Pair] = []
+        for ti, track in enumerate(self.active):
+            cx, cy = track.predicted_center(time_s)
+            for di, sight in enumerate(sightings):
+                ratio = max(track.last.face.size, 1.0) / max(sight.face.size, 1.0)
+                if ratio > s.max_size_ratio or ratio < 1 / s.max_size_ratio:
+                    continue
+                sx, sy = _center(sight.face)
+                dist = float(np.hypot(sx - cx, sy - cy)) / max(track.last.face.size, sight.face.size, 1.0)
+                reach = s.max_center_dist
+                if track.detections == 1 and _alike(track.last.face, sight.face, s):
+                    # no velocity yet: someone crossing close to the camera, the same face again
+                    reach += s.max_first_step * max(time_s - track.last.time_s, 0.0)
+                if ious[ti, di] >= s.min_iou or dist <= reach:
+                    pairs.append((float(ious[ti, di]) - s.distance_weight * dist, ti, di))
+        return pairs
+
+    def _extend(self, track: Track, sight: Sighting, time_s: float) -> bool:
+        """Add ``sight`` to ``track``; True if it is the track's new best shot."""
+        dt = sight.time_s - track.last.time_s
+        if dt > 0:
+            (ox, oy), (nx, ny) = _center(track.last.face), _center(sight.face)
+            vx, vy = (nx - ox) / dt, (ny - oy) / dt
+            if track.detections == 1:
+                track.velocity = (vx, vy)
+            else:
+                keep = 1.0 - self.settings.velocity_smoothing
+                new = self.settings.velocity_smoothing
+                track.velocity = (keep * track.velocity[0] + new * vx, keep * track.velocity[1] + new * vy)
+        track.last = sight
+        track.detections += 1
+        track.unseen_s, track.last_looked_s = 0.0, time_s
+        better = sight.quality.score > track.best.quality.score
+        if better:
+            track.best = sight
+        return better
 
     def _expire(self) -> None:
         keep = []

@@ -14,21 +14,20 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from .detect import Detector, Face
-from .detect.boxes import nms
-from .enhance import CONSENSUS_MIN_SCORE, MODES, EnhancedViews, views
+from ..detect import Detector, Face, remove_duplicates
+from .enhance import CONSENSUS_MIN_SCORE, EnhancedViews, views
 
 
 class FaceFinder:
+    """The detector on a frame, plus enhanced views of dark frames and optional upscaling.
+
+    ``enhance_mode`` and ``upscale`` come validated from the settings (``ExtractSettings``).
+    """
+
     def __init__(self, detector: Detector, enhance_mode: str = "auto", upscale: float = 1.0) -> None:
-        if enhance_mode not in MODES:
-            raise ValueError(f"enhance must be one of {', '.join(MODES)}")
-        if upscale < 1.0:
-            raise ValueError("upscale must be >= 1")
         self.detector = detector
         self.enhance_mode = enhance_mode
         self.upscale = upscale
-        # the same minimum face in enlarged pixels: faces down to min_face / upscale in the original
         self.enhanced_frames = 0
 
     @property
@@ -40,8 +39,9 @@ class FaceFinder:
 
     def find_batch(self, frames: Sequence[np.ndarray]) -> list[list[Face]]:
         if self.upscale > 1:
-            frames = [cv2.resize(f, None, fx=self.upscale, fy=self.upscale, interpolation=cv2.INTER_LINEAR)
-                      for f in frames]  # fmt: skip
+            frames = [
+                cv2.resize(f, None, fx=self.upscale, fy=self.upscale, interpolation=cv2.INTER_LINEAR) for f in frames
+            ]
         found = self.detector.detect_batch(frames)
         enhanced = [(i, v) for i, frame in enumerate(frames) if (v := views(frame, self.enhance_mode)) is not None]
         if enhanced:
@@ -51,7 +51,7 @@ class FaceFinder:
             for i, v in enhanced:
                 candidates = [face for faces in searched[start : start + len(v.search)] for face in faces]
                 start += len(v.search)
-                found[i] = merge(found[i] + self.confirmed(candidates, v))
+                found[i] = remove_duplicates(found[i] + self.confirmed(candidates, v))
         if self.upscale > 1:
             found = [[f.scaled(1 / self.upscale) for f in faces] for faces in found]
         return found
@@ -63,11 +63,3 @@ class FaceFinder:
         boxes = np.array([face.xyxy for face in candidates], dtype=np.float64)
         scores = np.mean([self.detector.face_scores(view, boxes) for view in enhanced.check], axis=0)
         return [face for face, score in zip(candidates, scores, strict=True) if score >= CONSENSUS_MIN_SCORE]
-
-
-def merge(faces: list[Face], overlap: float = 0.4) -> list[Face]:
-    """One face per place: the most confident of overlapping detections."""
-    if len(faces) < 2:
-        return faces
-    keep = nms(np.array([f.xyxy for f in faces]), np.array([f.confidence for f in faces]), overlap, "min")
-    return [faces[i] for i in keep]

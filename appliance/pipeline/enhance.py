@@ -21,7 +21,6 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-MODES = ("auto", "off", "stretch", "clahe", "gamma")
 DARK_LUMA = 60.0  # mean luminance (0-255) below which a frame counts as dark
 CONSENSUS_MIN_SCORE = 0.7  # mean ONet face probability across the check views
 
@@ -39,8 +38,11 @@ class EnhancedViews:
         return [*self.search, *(make(self.image) for make in self.more_checks)]
 
 
+LUMA_SAMPLE_WIDTH = 160  # frames are measured downscaled to this width
+
+
 def luminance(image: np.ndarray) -> float:
-    width = 160
+    width = LUMA_SAMPLE_WIDTH
     small = cv2.resize(
         image, (width, max(int(width * image.shape[0] / image.shape[1]), 1)), interpolation=cv2.INTER_AREA
     )

@@ -1,0 +1,272 @@
+"""The pipeline, top to bottom: footage in, one good crop per person and a manifest out.
+
+open -> for each analysed frame: where to look (motion) -> detect -> score -> track (keep each
+track's best shot) -> drop one-frame flickers -> write crops, manifest.json and faces.csv atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .. import __version__
+from ..common.hashing import sha256_file
+from ..detect import Detector, Face, remove_duplicates
+from ..output.manifest import BestShot, Landmarks, Manifest, Quality, SourceRecord, Stats, TrackRecord
+from ..output.writer import ResultWriter
+from ..settings import ExtractSettings, MotionSettings
+from .crops import align_face, crop_face
+from .enhance import enhance_crop
+from .finder import FaceFinder
+from .motion import MotionGate, MotionResult
+from .quality import score
+from .track import Sighting, Track, Tracker
+from .video import Frame, SourceInfo, VideoSource, prefetch
+
+MIN_TRACK_DETECTIONS = 2  # in videos: a face seen in one analysed frame only is usually a false positive
+
+Region = tuple[int, int, int, int]
+
+
+class SearchKind(str, Enum):
+    """Where detection ran on a frame."""
+
+    FULL = "full"  # the whole frame
+    REGIONS = "regions"  # only where it moved
+    SKIPPED = "skipped"  # nowhere: nothing moved
+
+
+@dataclass
+class Progress:
+    """What a running extraction reports: enough for a progress bar and a live preview."""
+
+    frames_decoded: int = 0
+    frames_total: int = 0
+    frames_analysed: int = 0
+    faces: int = 0
+    tracks: int = 0
+    elapsed_s: float = 0.0
+    frame: Frame | None = field(default=None, repr=False)
+    frame_faces: list[Face] = field(default_factory=list, repr=False)
+    searches: dict[SearchKind, int] = field(default_factory=lambda: dict.fromkeys(SearchKind, 0))
+
+    @property
+    def fraction(self) -> float:
+        if self.frames_total <= 0:
+            return 0.0
+        return min(self.frames_decoded / self.frames_total, 1.0)
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    output: Path
+    tracks: int
+    manifest: Manifest
+
+
+class CancelToken(Protocol):
+    """Anything that says whether to stop: a ``threading.Event``, the workers' shared stop flag."""
+
+    def is_set(self) -> bool: ...
+
+
+class Cancelled(Exception):
+    """The extraction was asked to stop (service shutdown); nothing was published."""
+
+
+class Extractor:
+    """Runs the pipeline on one input at a time; keeps its detector (and its nets) between inputs."""
+
+    def __init__(
+        self,
+        settings: ExtractSettings | None = None,
+        detector: Detector | None = None,
+        motion: MotionSettings | None = None,
+    ) -> None:
+        self.settings = s = settings or ExtractSettings()
+        self.motion = motion or MotionSettings()
+        self.detector = detector or Detector(s.backend, s.min_face, s.threads)
+        if detector is not None and detector.settings.min_face != s.min_face:
+            self.detector = detector.with_min_face(s.min_face)
+        self.finder = FaceFinder(self.detector, s.enhance, s.upscale)
+
+    def run(
+        self,
+        path: str | os.PathLike[str],
+        out_root: str | os.PathLike[str],
+        progress: Callable[[Progress], None] | None = None,
+        cancel: CancelToken | None = None,
+        stem: str | None = None,
+    ) -> ExtractResult:
+        """Extract the faces of ``path`` into a new folder under ``out_root``; returns where."""
+        started = time.monotonic()
+        with VideoSource(path) as source, ResultWriter(out_root, stem or Path(path).stem) as writer:
+            digest = sha256_file(path)
+            state = Progress(frames_total=source.info.frames)
+            tracks = self._analyse(source, writer, state, started, progress, cancel)
+            manifest = self._manifest(writer, tracks, source, digest, state, time.monotonic() - started)
+            writer.manifest(manifest)
+            output = writer.commit()
+        return ExtractResult(output, len(tracks), manifest)
+
+    def _analyse(
+        self,
+        source: VideoSource,
+        writer: ResultWriter,
+        state: Progress,
+        started: float,
+        progress: Callable[[Progress], None] | None,
+        cancel: CancelToken | None,
+    ) -> list[Track]:
+        """Every analysed frame through motion, detection and tracking; the tracks worth keeping."""
+        tracker = Tracker()
+        gate = MotionGate(min_face=self.settings.min_face) if self.motion.enabled and not source.info.is_image else None
+        last_full = -1e9
+        for frame in prefetch(source.frames(self.settings.fps)):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(str(source.path))
+            motion = gate.update(frame.image) if gate is not None else None
+            due = frame.time_s - last_full >= (self.motion.full_every_s if tracker.active else self.motion.refresh_s)
+            kind, faces, looked = self._search(frame.image, motion, due)
+            state.searches[kind] += 1
+            if kind is SearchKind.FULL:
+                last_full = frame.time_s
+            if kind is not SearchKind.SKIPPED:
+                self._track(tracker, writer, frame, faces, looked)
+            state.frames_decoded = source.decoded
+            state.frames_analysed += 1
+            state.faces += len(faces)
+            state.tracks = len(tracker.active) + len(tracker.finished)
+            state.elapsed_s = time.monotonic() - started
+            state.frame, state.frame_faces = frame, faces
+            if progress is not None:
+                progress(state)
+        state.frames_decoded = source.decoded
+        min_hits = MIN_TRACK_DETECTIONS if state.frames_analysed > 1 else 1
+        return [t for t in tracker.close() if t.detections >= min_hits]
+
+    def _search(
+        self, image: np.ndarray, motion: MotionResult | None, due: bool
+    ) -> tuple[SearchKind, list[Face], list[Region] | None]:
+        """Where to look in this frame: everywhere, where it moves, or nowhere.
+
+        Returns the kind, the faces, and the regions searched (None: the whole frame).
+        """
+        if motion is None or motion.full_frame or due:
+            return SearchKind.FULL, self.finder.find(image), None
+        if motion.moving:
+            return SearchKind.REGIONS, self.detect_regions(image, motion.regions), motion.regions
+        return SearchKind.SKIPPED, [], []
+
+    def detect_regions(self, image: np.ndarray, regions: list[Region]) -> list[Face]:
+        """Faces in the given regions of the frame, in frame coordinates, duplicates on overlaps removed."""
+        crops = [image[y1:y2, x1:x2] for x1, y1, x2, y2 in regions]
+        found = [
+            face.shifted(x1, y1)
+            for (x1, y1, _, _), faces in zip(regions, self.finder.find_batch(crops), strict=True)
+            for face in faces
+        ]
+        return remove_duplicates(found)
+
+    def _track(
+        self, tracker: Tracker, writer: ResultWriter, frame: Frame, faces: list[Face], looked: list[Region] | None
+    ) -> None:
+        s = self.settings
+        sightings = [Sighting(frame.index, frame.time_s, f, score(f, frame.image)) for f in faces]
+        for track, sight, is_best in tracker.update(sightings, frame.time_s, looked):
+            if is_best:
+                crop = crop_face(frame.image, sight.face, s.margin)
+                # a dark face is saved enhanced, as a person would want to see it, the original beside it
+                brighter = enhance_crop(crop) if s.enhance != "off" else None
+                track.best_crop = brighter if brighter is not None else crop
+                track.best_original = crop if brighter is not None else None
+                if s.aligned:
+                    track.best_aligned = align_face(frame.image, sight.face)
+            if s.all_crops:
+                name = f"all/frame-{frame.index:06d}-track-{track.id:04d}.jpg"
+                writer.image(name, crop_face(frame.image, sight.face, s.margin))
+
+    def _manifest(
+        self, writer: ResultWriter, tracks: list[Track], source: VideoSource, digest: str, state: Progress, wall: float
+    ) -> Manifest:
+        info = source.info
+        searches = state.searches
+        return Manifest(
+            version=__version__,
+            source=source_record(info, digest, state.frames_decoded),
+            backend=self.detector.backend,
+            enhanced_frames=self.finder.enhanced_frames,
+            settings={**self.settings.model_dump(mode="json"), "motion": self.motion.model_dump(mode="json")},
+            stats=Stats(
+                frames_decoded=state.frames_decoded,
+                frames_analysed=state.frames_analysed,
+                frames_full_detection=searches[SearchKind.FULL],
+                frames_region_detection=searches[SearchKind.REGIONS],
+                frames_skipped_still=searches[SearchKind.SKIPPED],
+                detections=state.faces,
+                wall_s=round(wall, 3),
+            ),
+            tracks=[self._write_track(writer, number, track) for number, track in enumerate(tracks, start=1)],
+        )
+
+    def _write_track(self, writer: ResultWriter, number: int, track: Track) -> TrackRecord:
+        """The track's crops into the result folder, and its manifest record."""
+        if track.best_crop is None:
+            raise RuntimeError(f"track {track.id} has no best crop")
+        name = writer.image(f"faces/track-{number:04d}.jpg", track.best_crop)
+        original = None
+        if track.best_original is not None:
+            original = writer.image(f"originals/track-{number:04d}.jpg", track.best_original)
+        if self.settings.aligned and track.best_aligned is not None:
+            writer.image(f"aligned/track-{number:04d}.jpg", track.best_aligned)
+        best = track.best
+        return TrackRecord(
+            id=number,
+            first_s=round(track.first.time_s, 3),
+            last_s=round(track.last.time_s, 3),
+            detections=track.detections,
+            best=BestShot(
+                file=name,
+                frame=best.frame,
+                time_s=round(best.time_s, 3),
+                box=rounded_box(best.face.box),
+                confidence=round(best.face.confidence, 5),
+                landmarks=landmarks(best.face),
+                quality=Quality(**best.quality.rounded()),
+                enhanced=original is not None,
+                original_file=original,
+            ),
+        )
+
+
+def rounded_box(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    x, y, w, h = box
+    return round(x, 1), round(y, 1), round(w, 1), round(h, 1)
+
+
+def landmarks(face: Face) -> Landmarks:
+    points = [(round(x, 1), round(y, 1)) for x, y in face.landmarks]
+    return Landmarks(
+        left_eye=points[0], right_eye=points[1], nose=points[2], mouth_left=points[3], mouth_right=points[4]
+    )
+
+
+def source_record(info: SourceInfo, digest: str, decoded: int) -> SourceRecord:
+    path = Path(info.path)
+    return SourceRecord(
+        path=path.name,
+        sha256=digest,
+        size_bytes=path.stat().st_size,
+        duration_s=round(info.duration_s, 3),
+        fps=round(info.fps, 3),
+        frames=info.frames or decoded,
+        width=info.width,
+        height=info.height,
+    )
