@@ -8,22 +8,29 @@ import signal
 import threading
 import time
 import traceback
+from collections.abc import Callable
+from multiprocessing.context import SpawnContext
 from pathlib import Path
 
 import cv2
+import numpy as np
 
-from .config import Settings
-from .extract import Cancelled, Extractor, Progress, preview_image
+from ..common.logs import setup_logging
+from ..pipeline.extract import Cancelled, Extractor, Progress
+from ..pipeline.preview import preview_image
+from ..pipeline.video import InputError
+from ..settings import Settings
 from .footage import move_no_clobber, write_reason
-from .jobs import Job, SqliteJobStore
-from .video import InputError
+from .jobs import Job, JobStore
+from .layout import StateLayout
+from .queue.sqlite import SqliteJobStore
 
 log = logging.getLogger("appliance.worker")
-PROGRESS_EVERY_S = 1.0
-
-
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+PROGRESS_EVERY_S = 1.0  # progress and the live preview are written at most this often
+IDLE_POLL_S = 0.5  # an idle worker looks for a job this often
+PARENT_CHECK_S = 0.5
+PREVIEW_JPEG_QUALITY = 80
+MIN_FRACTION_FOR_ETA = 0.01  # below this, time left is a guess not worth showing
 
 
 class StopFlag:
@@ -33,7 +40,7 @@ class StopFlag:
     reaches the whole process group); a plain byte cannot be left locked by a dead process.
     """
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: SpawnContext) -> None:
         self._value = ctx.Value("b", 0, lock=False)
 
     def set(self) -> None:
@@ -49,29 +56,30 @@ class StopFlag:
         return self.is_set()
 
 
-def worker_main(settings: Settings, worker_id: int, stop: StopFlag, db_path: str) -> None:
+def worker_main(settings: Settings, worker_id: int, stop: StopFlag) -> None:
     """Entry point of a worker process (spawned: TensorFlow does not survive fork)."""
     # Ctrl-C reaches every process of the group: the service decides, the worker follows its flag.
     # SIGTERM sent to the whole group (systemd's default) is a request to stop, like the flag.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    setup_logging(settings.log_level)
-    os.environ.setdefault("OMP_NUM_THREADS", str(settings.threads))
+    setup_logging(settings.service.log_level)
+    os.environ.setdefault("OMP_NUM_THREADS", str(settings.extract.threads))
     _stop_with_parent(stop)
-    store = SqliteJobStore(db_path)
-    extractor = Extractor(settings.extract_settings())
+    layout = StateLayout(settings.service.state_dir)
+    store = SqliteJobStore(layout.database)
+    extractor = Extractor(settings.extract, motion=settings.motion)
     log.info("worker %d ready (backend %s)", worker_id, extractor.detector.backend)
-    worker = Worker(settings, worker_id, store, extractor, stop)
+    worker = Worker(settings.service.outbox_dir, layout, worker_id, store, extractor, stop)
     while not stop.is_set():
         job = store.claim(worker_id)
         if job is None:
-            stop.wait(0.5)
+            stop.wait(IDLE_POLL_S)
             continue
         worker.process(job)
     log.info("worker %d stopped", worker_id)
 
 
-def _stop_with_parent(stop) -> None:
+def _stop_with_parent(stop: StopFlag) -> None:
     """If the service dies (kill -9, power loss), stop too: never finish a job behind its back."""
     parent = os.getppid()
 
@@ -80,44 +88,30 @@ def _stop_with_parent(stop) -> None:
             if os.getppid() != parent:
                 log.error("service process gone; worker exiting")
                 os._exit(3)
-            time.sleep(0.5)
+            time.sleep(PARENT_CHECK_S)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class Worker:
-    def __init__(self, settings: Settings, worker_id: int, store, extractor: Extractor, stop) -> None:
-        self.settings = settings
+    def __init__(
+        self, outbox: Path, layout: StateLayout, worker_id: int, store: JobStore, extractor: Extractor, stop: StopFlag
+    ) -> None:
+        self.outbox = outbox
+        self.layout = layout
         self.id = worker_id
         self.store = store
         self.extractor = extractor
         self.stop = stop
-        state = settings.state_dir
-        self.done_dir, self.failed_dir = state / "done", state / "failed"
-        self.preview = state / "preview" / f"worker-{worker_id}.jpg"
+        self.preview = layout.preview(worker_id)
         self.preview.parent.mkdir(parents=True, exist_ok=True)
 
     def process(self, job: Job) -> None:
         path = Path(job.path)
         log.info("job %d taken: %s (%.1f MB)", job.id, job.name, job.size / 1e6)
         started = time.monotonic()
-        last = [0.0]
-
-        def progress(state: Progress) -> None:
-            now = time.monotonic()
-            if now - last[0] < PROGRESS_EVERY_S:
-                return
-            last[0] = now
-            elapsed = max(now - started, 1e-6)
-            fraction = state.fraction
-            eta = elapsed * (1 - fraction) / fraction if fraction > 0.01 else None
-            self.store.progress(job.id, fraction, state.tracks, state.frames_analysed,
-                                state.frames_analysed / elapsed, eta)  # fmt: skip
-            if state.frame is not None:
-                self._write_preview(preview_image(state.frame, state.frame_faces))
-
         try:
-            result = self.extractor.run(path, self.settings.outbox_dir, progress, self.stop, Path(job.name).stem)
+            result = self.extractor.run(path, self.outbox, self._reporter(job, started), self.stop, Path(job.name).stem)
         except Cancelled:
             self.store.requeue(job.id)
             log.info("job %d re-queued: service stopping", job.id)
@@ -129,21 +123,41 @@ class Worker:
             log.error("job %d: %s", job.id, traceback.format_exc())
             self._fail(job, path, f"internal error: {type(exc).__name__}: {exc}")
             return
-        moved = move_no_clobber(path, self.done_dir)
-        frames = result.manifest["stats"]["frames_analysed"]
+        moved = move_no_clobber(path, self.layout.done)
+        frames = result.manifest.stats.frames_analysed
         self.store.finish(job.id, str(moved), str(result.output), result.tracks, frames)
-        log.info("job %d done: %s: %d faces in %.1f s -> %s", job.id, job.name, result.tracks,
-                 time.monotonic() - started, result.output)  # fmt: skip
+        elapsed = time.monotonic() - started
+        log.info("job %d done: %s: %d faces in %.1f s -> %s", job.id, job.name, result.tracks, elapsed, result.output)
+
+    def _reporter(self, job: Job, started: float) -> Callable[[Progress], None]:
+        """A progress callback that writes the job's progress and the live preview, at most once a second."""
+        last = [0.0]
+
+        def report(state: Progress) -> None:
+            now = time.monotonic()
+            if now - last[0] < PROGRESS_EVERY_S:
+                return
+            last[0] = now
+            elapsed = max(now - started, 1e-6)
+            fraction = state.fraction
+            eta = elapsed * (1 - fraction) / fraction if fraction > MIN_FRACTION_FOR_ETA else None
+            self.store.progress(
+                job.id, fraction, state.tracks, state.frames_analysed, state.frames_analysed / elapsed, eta
+            )
+            if state.frame is not None:
+                self._write_preview(preview_image(state.frame, state.frame_faces))
+
+        return report
 
     def _fail(self, job: Job, path: Path, reason: str) -> None:
-        moved = move_no_clobber(path, self.failed_dir) if path.exists() else path
+        moved = move_no_clobber(path, self.layout.failed) if path.exists() else path
         if moved.exists():
             write_reason(moved, reason)
         self.store.fail(job.id, str(moved), reason)
         log.warning("job %d failed: %s", job.id, reason)
 
-    def _write_preview(self, image) -> None:
-        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    def _write_preview(self, image: np.ndarray) -> None:
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, PREVIEW_JPEG_QUALITY])
         if ok:
             tmp = self.preview.with_suffix(".tmp")
             tmp.write_bytes(data.tobytes())

@@ -53,8 +53,15 @@ def _copy_then_remove(src: Path, target: Path) -> Path:
     return target
 
 
+REASON_SUFFIX = ".error.txt"
+
+
+def reason_path(footage: Path) -> Path:
+    """Where the reason a file failed is written: ``<file>.error.txt`` beside it."""
+    return footage.with_name(footage.name + REASON_SUFFIX)
+
+
 def write_reason(footage: Path, reason: str) -> Path:
-    """``<file>.error.txt`` beside failed footage, saying why it failed."""
-    path = footage.with_name(footage.name + ".error.txt")
+    path = reason_path(footage)
     path.write_text(reason.rstrip() + "\n", encoding="utf-8")
     return path

@@ -22,15 +22,20 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from ..common.paths import inside_without_symlinks
+from .footage import REASON_SUFFIX
+
 log = logging.getLogger("appliance.watch")
 
 TEMP_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", ".swp", ".filepart", "~")
+LOOP_INTERVAL_S = 0.5  # how often settled files are looked for
+JOIN_TIMEOUT_S = 5.0
 
 
 def is_temporary(path: Path) -> bool:
     """Names that copy tools use while writing, and hidden files: never taken."""
     name = path.name
-    return name.startswith(".") or name.lower().endswith(TEMP_SUFFIXES) or name.endswith(".error.txt")
+    return name.startswith(".") or name.lower().endswith(TEMP_SUFFIXES) or name.endswith(REASON_SUFFIX)
 
 
 @dataclass
@@ -46,10 +51,11 @@ class InboxWatcher:
     def __init__(
         self,
         inbox: Path,
-        on_ready: Callable[[Path], None],
+        on_ready: Callable[[Path], object],
         settle_s: float = 3.0,
         scan_interval_s: float = 30.0,
         polling: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.inbox = Path(inbox)
         self.inbox.mkdir(parents=True, exist_ok=True)
@@ -58,6 +64,7 @@ class InboxWatcher:
         self.settle_s = settle_s
         self.scan_interval_s = scan_interval_s
         self.polling = polling
+        self.clock = clock
         self._pending: dict[Path, _Candidate] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -70,22 +77,16 @@ class InboxWatcher:
         if is_temporary(path) or not self._inside(path):
             return
         with self._lock:
-            self._pending.setdefault(path, _Candidate(-1, -1.0, time.monotonic()))
+            self._pending.setdefault(path, _Candidate(-1, -1.0, self.clock()))
 
     def _inside(self, path: Path) -> bool:
         """A regular file in the inbox tree, reached without a symlink."""
         try:
-            if path.is_symlink() or not path.is_file():
-                return False
             rel = path.relative_to(self.inbox) if not path.is_absolute() else path.relative_to(self.root)
+            found = inside_without_symlinks(self.root, rel)
+            return found is not None and found.is_file()
         except (OSError, ValueError):
             return False
-        cursor = self.root
-        for part in rel.parts[:-1]:
-            cursor = cursor / part
-            if cursor.is_symlink():
-                return False
-        return True
 
     class _Handler(FileSystemEventHandler):
         def __init__(self, watcher: InboxWatcher) -> None:
@@ -115,7 +116,7 @@ class InboxWatcher:
 
     def check(self) -> list[Path]:
         """Hand over the candidates that have settled; returns them."""
-        now = time.monotonic()
+        now = self.clock()
         ready = []
         with self._lock:
             for path, cand in list(self._pending.items()):
@@ -138,11 +139,11 @@ class InboxWatcher:
         return ready
 
     def _loop(self) -> None:
-        last_scan = time.monotonic()
-        while not self._stop.wait(0.5):
-            if time.monotonic() - last_scan >= self.scan_interval_s:
+        last_scan = self.clock()
+        while not self._stop.wait(LOOP_INTERVAL_S):
+            if self.clock() - last_scan >= self.scan_interval_s:
                 self.scan()
-                last_scan = time.monotonic()
+                last_scan = self.clock()
             self.check()
 
     def start(self) -> None:
@@ -150,12 +151,12 @@ class InboxWatcher:
         self._observer.start()
         self.scan()
         self._thread.start()
-        log.info("watching %s (%s, settle %.1f s)", self.inbox, "polling" if self.polling else "native",
-                 self.settle_s)  # fmt: skip
+        mode = "polling" if self.polling else "native"
+        log.info("watching %s (%s, settle %.1f s)", self.inbox, mode, self.settle_s)
 
     def stop(self) -> None:
         self._stop.set()
         self._observer.stop()
-        self._observer.join(timeout=5)
+        self._observer.join(timeout=JOIN_TIMEOUT_S)
         if self._thread.is_alive():
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=JOIN_TIMEOUT_S)

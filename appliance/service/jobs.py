@@ -1,0 +1,93 @@
+"""Jobs: one per input file, its states, and the interface every queue backend implements.
+
+queued -> processing -> done | failed; duplicate for content already processed. A job that a
+worker was running when it died goes back to queued (its attempt counted) until it has had
+:data:`MAX_ATTEMPTS`, then fails.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from enum import Enum
+from typing import Any, Protocol
+
+MAX_ATTEMPTS = 3  # a file that crashed or hung the worker this often is given up as failed
+KEPT_EVENTS = 500  # the event log keeps this many of the newest events
+
+
+class JobState(str, Enum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ACTIVE_STATES = (JobState.QUEUED, JobState.PROCESSING)
+
+
+@dataclass
+class Job:
+    id: int
+    name: str  # original name, relative to the inbox
+    path: str  # where the footage is now
+    sha256: str
+    size: int
+    state: JobState
+    progress: float = 0.0
+    error: str | None = None
+    output: str | None = None  # result folder in the outbox
+    faces: int = 0
+    frames_analysed: int = 0
+    analysis_fps: float = 0.0  # analysed frames per second of wall time
+    eta_s: float | None = None
+    attempts: int = 0
+    worker: int | None = None
+    created: float = 0.0
+    started: float | None = None
+    finished: float | None = None
+    updated: float = 0.0
+    duplicate_of: int | None = None
+
+    def __post_init__(self) -> None:
+        self.state = JobState(self.state)
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started is None:
+            return None
+        return (self.finished or time.time()) - self.started
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["state"] = self.state.value
+        data["duration_s"] = None if self.duration_s is None else round(self.duration_s, 2)
+        return data
+
+
+class JobStore(Protocol):
+    """A durable queue of jobs. :class:`~appliance.service.queue.sqlite.SqliteJobStore` is the embedded one."""
+
+    def add(self, name: str, path: str, sha256: str, size: int) -> Job: ...
+    def find_active_or_done(self, sha256: str) -> Job | None: ...
+    def mark_duplicate(self, job_id: int, of: int, path: str) -> None: ...
+    def claim(self, worker: int) -> Job | None: ...
+    def progress(
+        self, job_id: int, progress: float, faces: int, frames: int, fps: float, eta_s: float | None
+    ) -> None: ...
+    def finish(self, job_id: int, path: str, output: str, faces: int, frames: int = 0) -> None: ...
+    def fail(self, job_id: int, path: str, error: str) -> None: ...
+    def requeue(self, job_id: int) -> None: ...
+    def retry(self, job_id: int, path: str) -> bool: ...
+    def get(self, job_id: int) -> Job | None: ...
+    def recent(self, limit: int = 50, state: JobState | None = None) -> list[Job]: ...
+    def counts(self) -> dict[JobState, int]: ...
+    def totals(self) -> dict[str, float]: ...
+    def processing(self) -> list[Job]: ...
+    def outputs(self) -> set[str]: ...
+    def event(self, kind: str, message: str) -> None: ...
+    def events(self, limit: int = 20) -> list[dict[str, Any]]: ...

@@ -1,0 +1,1 @@
+"""Queue backends behind :class:`~appliance.service.jobs.JobStore`: ``sqlite`` (embedded, the default)."""

@@ -1,0 +1,200 @@
+"""The embedded job queue: one row per input file in SQLite (WAL), shared by the service's processes."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..jobs import KEPT_EVENTS, Job, JobState
+
+_STATE_LIST = ",".join(f"'{state.value}'" for state in JobState)
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ({_STATE_LIST})),
+    progress REAL NOT NULL DEFAULT 0, error TEXT, output TEXT, faces INTEGER NOT NULL DEFAULT 0,
+    frames_analysed INTEGER NOT NULL DEFAULT 0, analysis_fps REAL NOT NULL DEFAULT 0, eta_s REAL,
+    attempts INTEGER NOT NULL DEFAULT 0, worker INTEGER,
+    created REAL NOT NULL, started REAL, finished REAL, updated REAL NOT NULL, duplicate_of INTEGER
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);
+CREATE INDEX IF NOT EXISTS jobs_sha ON jobs(sha256, state);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL
+);
+"""
+BUSY_TIMEOUT_S = 30
+
+Q, P, D, F, DUP = (state.value for state in JobState)
+
+
+class SqliteJobStore:
+    """Thread-safe (one connection per thread); several processes may share the file (WAL)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._db().executescript(SCHEMA)  # executescript manages its own transaction
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    @staticmethod
+    def _job(row: sqlite3.Row) -> Job:
+        return Job(**dict(row))
+
+    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Job | None:
+        row = self._db().execute(sql, args).fetchone()
+        return None if row is None else self._job(row)
+
+    def _many(self, sql: str, args: tuple[Any, ...] = ()) -> list[Job]:
+        return [self._job(row) for row in self._db().execute(sql, args).fetchall()]
+
+    def add(self, name: str, path: str, sha256: str, size: int) -> Job:
+        now = time.time()
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO jobs (name, path, sha256, size, state, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (name, path, sha256, size, Q, now, now),
+            )
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (cur.lastrowid,)).fetchone()
+        return self._job(row)
+
+    def find_active_or_done(self, sha256: str) -> Job | None:
+        """The first job with this content that is done or on its way to it (a duplicate's original)."""
+        return self._one(
+            "SELECT * FROM jobs WHERE sha256 = ? AND state IN (?, ?, ?) ORDER BY id LIMIT 1", (sha256, D, Q, P)
+        )
+
+    def mark_duplicate(self, job_id: int, of: int, path: str) -> None:
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "UPDATE jobs SET state=?, duplicate_of=?, path=?, progress=1, finished=?, updated=? WHERE id=?",
+                (DUP, of, path, now, now, job_id),
+            )
+
+    def claim(self, worker: int) -> Job | None:
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute("SELECT id FROM jobs WHERE state=? ORDER BY id LIMIT 1", (Q,)).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE jobs SET state=?, worker=?, started=?, updated=?, attempts=attempts+1, progress=0, "
+                "error=NULL WHERE id=?",
+                (P, worker, now, now, row["id"]),
+            )
+            return self._job(db.execute("SELECT * FROM jobs WHERE id=?", (row["id"],)).fetchone())
+
+    def progress(self, job_id: int, progress: float, faces: int, frames: int, fps: float, eta_s: float | None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE jobs SET progress=?, faces=?, frames_analysed=?, analysis_fps=?, eta_s=?, updated=? "
+                "WHERE id=? AND state=?",
+                (progress, faces, frames, fps, eta_s, time.time(), job_id, P),
+            )
+
+    def finish(self, job_id: int, path: str, output: str, faces: int, frames: int = 0) -> None:
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "UPDATE jobs SET state=?, path=?, output=?, faces=?, progress=1, eta_s=0, finished=?, updated=?, "
+                "worker=NULL, frames_analysed=MAX(frames_analysed, ?) WHERE id=?",
+                (D, path, output, faces, now, now, frames, job_id),
+            )
+
+    def fail(self, job_id: int, path: str, error: str) -> None:
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "UPDATE jobs SET state=?, path=?, error=?, finished=?, updated=?, worker=NULL WHERE id=?",
+                (F, path, error, now, now, job_id),
+            )
+
+    def requeue(self, job_id: int) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE jobs SET state=?, progress=0, worker=NULL, started=NULL, eta_s=NULL, faces=0, "
+                "frames_analysed=0, updated=? WHERE id=?",
+                (Q, time.time(), job_id),
+            )
+
+    def retry(self, job_id: int, path: str) -> bool:
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE jobs SET state=?, path=?, error=NULL, progress=0, attempts=0, started=NULL, finished=NULL, "
+                "updated=? WHERE id=? AND state=?",
+                (Q, path, time.time(), job_id, F),
+            )
+            return cur.rowcount == 1
+
+    def get(self, job_id: int) -> Job | None:
+        return self._one("SELECT * FROM jobs WHERE id=?", (job_id,))
+
+    def recent(self, limit: int = 50, state: JobState | None = None) -> list[Job]:
+        if state is not None:
+            return self._many("SELECT * FROM jobs WHERE state=? ORDER BY id DESC LIMIT ?", (state.value, limit))
+        return self._many("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
+
+    def counts(self) -> dict[JobState, int]:
+        counts = dict.fromkeys(JobState, 0)
+        for row in self._db().execute("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state"):
+            counts[JobState(row["state"])] = row["n"]
+        return counts
+
+    def totals(self) -> dict[str, float]:
+        row = (
+            self._db()
+            .execute(
+                "SELECT COALESCE(SUM(frames_analysed),0) AS frames, COALESCE(SUM(faces),0) AS faces, "
+                "COALESCE(SUM(CASE WHEN finished IS NOT NULL AND started IS NOT NULL THEN finished-started END),0) "
+                "AS seconds FROM jobs WHERE state IN (?, ?)",
+                (D, F),
+            )
+            .fetchone()
+        )
+        return {"frames_analysed": row["frames"], "faces": row["faces"], "processing_seconds": row["seconds"]}
+
+    def processing(self) -> list[Job]:
+        return self._many("SELECT * FROM jobs WHERE state=? ORDER BY id", (P,))
+
+    def outputs(self) -> set[str]:
+        """The result folders that finished jobs own."""
+        rows = self._db().execute("SELECT output FROM jobs WHERE state=? AND output IS NOT NULL", (D,))
+        return {row["output"] for row in rows}
+
+    def event(self, kind: str, message: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO events (time, kind, message) VALUES (?, ?, ?)", (time.time(), kind, message))
+            db.execute("DELETE FROM events WHERE id <= (SELECT MAX(id) - ? FROM events)", (KEPT_EVENTS,))
+
+    def events(self, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self._db().execute("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [dict(r) for r in rows]
