@@ -1,0 +1,78 @@
+"""The JSON API: the queue, the current jobs with live progress, recent jobs and faces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request, url_for
+
+from .. import __version__
+from ..service.jobs import JobState
+from .context import context
+from .views import job_view, tracks_of
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+GALLERY_FACES = 24  # the newest faces on the status page
+GALLERY_JOBS = 12  # ... taken from this many of the newest finished jobs
+STATUS_JOBS = 15
+STATUS_EVENTS = 10
+JOBS_DEFAULT_LIMIT = 100
+JOBS_MAX_LIMIT = 1000
+
+
+def _gallery() -> list[dict[str, Any]]:
+    gallery: list[dict[str, Any]] = []
+    for job in context().store.recent(limit=GALLERY_JOBS, state=JobState.DONE):
+        for track in tracks_of(job):
+            best = track["best"]
+            gallery.append(
+                {
+                    "job": job.id,
+                    "name": job.name,
+                    "track": track["id"],
+                    "url": track["url"],
+                    "time_s": best["time_s"],
+                    "confidence": best["confidence"],
+                }
+            )
+            if len(gallery) >= GALLERY_FACES:
+                return gallery
+    return gallery
+
+
+@bp.get("/status")
+def status() -> Any:
+    ctx = context()
+    current = [job_view(j) for j in ctx.store.processing()]
+    for item in current:
+        if item.get("worker"):
+            item["preview"] = url_for("files.preview", worker=item["worker"])
+    return jsonify(
+        version=__version__,
+        queue={state.value: n for state, n in ctx.store.counts().items()},
+        current=current,
+        workers={"configured": ctx.settings.service.workers, "alive": ctx.workers_alive()},
+        jobs=[job_view(j) for j in ctx.store.recent(limit=STATUS_JOBS)],
+        gallery=_gallery(),
+        events=ctx.store.events(STATUS_EVENTS),
+        totals=ctx.store.totals(),
+    )
+
+
+@bp.get("/jobs")
+def jobs() -> Any:
+    raw_state = request.args.get("state")
+    try:
+        state = JobState(raw_state) if raw_state else None
+    except ValueError:
+        return jsonify(error=f"unknown state {raw_state!r}; one of {', '.join(s.value for s in JobState)}"), 400
+    limit = min(request.args.get("limit", JOBS_DEFAULT_LIMIT, type=int) or JOBS_DEFAULT_LIMIT, JOBS_MAX_LIMIT)
+    return jsonify(jobs=[job_view(j) for j in context().store.recent(limit=limit, state=state)])
+
+
+@bp.get("/jobs/<int:job_id>")
+def job(job_id: int) -> Any:
+    found = context().store.get(job_id)
+    if found is None:
+        return jsonify(error="no such job"), 404
+    return jsonify({**job_view(found), "tracks": tracks_of(found)})

@@ -1,0 +1,49 @@
+"""What the page's routes share: the settings, the job store, where results live, the service's health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from flask import current_app
+from prometheus_client import CollectorRegistry
+
+from ..service.jobs import JobStore
+from ..service.layout import StateLayout
+from ..settings import Settings
+
+
+class ServiceView(Protocol):
+    """What the page asks of the running service (absent when the page is served alone, in tests)."""
+
+    def workers_alive(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class WebContext:
+    settings: Settings
+    store: JobStore
+    layout: StateLayout
+    service: ServiceView | None
+    registry: CollectorRegistry
+
+    @property
+    def outbox(self) -> Path:
+        return self.settings.service.outbox_dir
+
+    @property
+    def token(self) -> str | None:
+        token = self.settings.web.token
+        return token.get_secret_value() if token is not None else None
+
+    def workers_alive(self) -> int:
+        return self.service.workers_alive() if self.service is not None else self.settings.service.workers
+
+
+EXTENSION = "appliance"
+
+
+def context() -> WebContext:
+    found: WebContext = current_app.extensions[EXTENSION]
+    return found

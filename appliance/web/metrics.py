@@ -1,0 +1,57 @@
+"""Prometheus metrics, read from the job store at scrape time, and the open health check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from ..service.jobs import ACTIVE_STATES, JobStore
+from .context import context
+
+bp = Blueprint("metrics", __name__)
+
+
+class QueueCollector(Collector):
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Metric]:
+        counts = self.store.counts()
+        by_state = GaugeMetricFamily("appliance_jobs", "Jobs by state", labels=["state"])
+        for state, n in counts.items():
+            by_state.add_metric([state.value], n)
+        yield by_state
+        depth = sum(counts[s] for s in ACTIVE_STATES)
+        yield GaugeMetricFamily("appliance_queue_depth", "Jobs waiting or running", value=depth)
+        totals = self.store.totals()
+        yield CounterMetricFamily(
+            "appliance_frames_analysed", "Frames analysed by finished jobs", value=totals["frames_analysed"]
+        )
+        yield CounterMetricFamily("appliance_faces_found", "Distinct faces (tracks) found", value=totals["faces"])
+        yield CounterMetricFamily(
+            "appliance_processing_seconds", "Wall time spent on finished jobs", value=totals["processing_seconds"]
+        )
+
+
+def registry_for(store: JobStore) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    registry.register(QueueCollector(store))
+    return registry
+
+
+@bp.get("/metrics")
+def metrics() -> Any:
+    return Response(generate_latest(context().registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+@bp.get("/healthz")
+def healthz() -> Any:
+    alive = context().workers_alive()
+    ok = alive > 0
+    return jsonify(status="ok" if ok else "degraded", workers_alive=alive), (200 if ok else 503)
