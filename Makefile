@@ -1,12 +1,12 @@
 # make run  -> set up .venv and run the appliance on ./data (inbox, outbox, state)
-# make test -> set up .venv, lint (ruff) and run the test suite
+# make test -> set up .venv, lint (ruff, mypy) and run the test suite; make test-fast skips the slow ones
 PYTHON ?= $(shell for p in python3.11 python3.12 python3.10 python3; do command -v $$p >/dev/null && { echo $$p; break; }; done)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 EXTRAS ?= tf,lite,dev
 PYTEST_ARGS ?=
 
-.PHONY: run test lint venv system-deps models bench container-test clean
+.PHONY: run test test-fast lint venv system-deps models bench container-test clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,13 @@ run: venv
 lint: venv
 	$(BIN)/ruff check appliance tests scripts
 	$(BIN)/ruff format --check appliance tests scripts
+	$(BIN)/mypy
 
 test: venv system-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: venv lint
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 models: venv
 	$(BIN)/python scripts/convert_models.py --fp16

@@ -46,9 +46,9 @@ def child_original(video: str) -> dict:
     from mtcnn import MTCNN
 
     sys.path.insert(0, str(REPO))
-    from appliance.detect.cascade import Face
-    from appliance.quality import score
-    from appliance.track import Sighting, Tracker
+    from appliance.detect import Face
+    from appliance.pipeline.quality import score
+    from appliance.pipeline.track import Sighting, Tracker
 
     out = Path(tempfile.mkdtemp(prefix="original-"))
     started = time.perf_counter()
@@ -73,13 +73,20 @@ def child_original(video: str) -> dict:
         frames += 1
     wall = time.perf_counter() - started
     tracks = [t for t in tracker.close() if t.detections >= 2]
-    return {"wall_s": round(wall, 2), "frames": frames, "crops": crops, "tracks": len(tracks),
-            "ms_per_frame": round(wall / frames * 1000, 1), "peak_rss_mb": round(_peak())}  # fmt: skip
+    return {
+        "wall_s": round(wall, 2),
+        "frames": frames,
+        "crops": crops,
+        "tracks": len(tracks),
+        "ms_per_frame": round(wall / frames * 1000, 1),
+        "peak_rss_mb": round(_peak()),
+    }
 
 
 def child_extract(video: str, backend: str) -> dict:
     sys.path.insert(0, str(REPO))
-    from appliance.extract import Extractor, ExtractSettings
+    from appliance.pipeline.extract import Extractor
+    from appliance.settings import ExtractSettings
 
     marks: dict[str, float] = {}
 
@@ -92,12 +99,22 @@ def child_extract(video: str, backend: str) -> dict:
     extractor = Extractor(ExtractSettings(backend=backend))
     result = extractor.run(video, out, progress=progress)
     wall = time.perf_counter() - started
-    stats = result.manifest["stats"]
-    data = {"wall_s": round(wall, 2), "backend": result.manifest["backend"], "tracks": result.tracks,
-            "crops": result.tracks, "duration_s": result.manifest["source"]["duration_s"],
-            "frames_analysed": stats["frames_analysed"], "frames_full": stats["frames_full_detection"],
-            "frames_regions": stats["frames_region_detection"], "frames_skipped": stats["frames_skipped_still"],
-            "rss_end_mb": round(rss_mb(), 1), "peak_rss_mb": round(_peak()), **marks}  # fmt: skip
+    manifest = result.manifest.model_dump()
+    stats = manifest["stats"]
+    data = {
+        "wall_s": round(wall, 2),
+        "backend": manifest["backend"],
+        "tracks": result.tracks,
+        "crops": result.tracks,
+        "duration_s": manifest["source"]["duration_s"],
+        "frames_analysed": stats["frames_analysed"],
+        "frames_full": stats["frames_full_detection"],
+        "frames_regions": stats["frames_region_detection"],
+        "frames_skipped": stats["frames_skipped_still"],
+        "rss_end_mb": round(rss_mb(), 1),
+        "peak_rss_mb": round(_peak()),
+        **marks,
+    }
     if "rss_first_minute_mb" in marks:
         data["rss_growth_pct"] = round((data["rss_end_mb"] / marks["rss_first_minute_mb"] - 1) * 100, 1)
     return data
@@ -166,18 +183,24 @@ def main() -> None:
     print(f"\nBusy footage (facenet_pytorch_video.mp4, 1080p, 4.2 s, 105 frames, 9 people; median of {args.repeats})")
     print(f"{'run':<24}{'wall s':>9}{'x faster':>10}{'crops':>8}{'tracks':>8}{'peak MB':>9}")
     if original:
-        print(f"{'original loop (tf)':<24}{original['wall_s']:>9}{'1.0':>10}{original['crops']:>8}"
-              f"{original['tracks']:>8}{original['peak_rss_mb']:>9}")  # fmt: skip
+        print(
+            f"{'original loop (tf)':<24}{original['wall_s']:>9}{'1.0':>10}{original['crops']:>8}"
+            f"{original['tracks']:>8}{original['peak_rss_mb']:>9}"
+        )
     for backend in backends:
         run = report["busy"].get(backend)
         if run:
             ratio = f"{original['wall_s'] / run['wall_s']:.1f}" if original else "-"
-            print(f"{'appliance (' + backend + ')':<24}{run['wall_s']:>9}{ratio:>10}{run['crops']:>8}"
-                  f"{run['tracks']:>8}{run['peak_rss_mb']:>9}")  # fmt: skip
+            print(
+                f"{'appliance (' + backend + ')':<24}{run['wall_s']:>9}{ratio:>10}{run['crops']:>8}"
+                f"{run['tracks']:>8}{run['peak_rss_mb']:>9}"
+            )
     decode = report["static"]["decode"]
     print(f"\nStatic clip ({args.sample.name}, 1080p H.264, 300 s: 3 walking segments, the rest still)")
-    print(f"{'run':<24}{'wall s':>9}{'x real time':>13}{'vs decode':>11}{'full/regions/skipped':>24}"
-          f"{'peak MB':>9}{'RSS growth':>12}")  # fmt: skip
+    print(
+        f"{'run':<24}{'wall s':>9}{'x real time':>13}{'vs decode':>11}{'full/regions/skipped':>24}"
+        f"{'peak MB':>9}{'RSS growth':>12}"
+    )
     if decode:
         print(f"{'OpenCV decode only':<24}{decode['wall_s']:>9}{300 / decode['wall_s']:>13.1f}{'1.0':>11}")
     for backend in backends:
@@ -187,8 +210,10 @@ def main() -> None:
             vs = f"{run['wall_s'] / decode['wall_s']:.2f}" if decode else "-"
             growth = f"{run.get('rss_growth_pct', '-')} %"
             speed = run["duration_s"] / run["wall_s"]
-            print(f"{'appliance (' + backend + ')':<24}{run['wall_s']:>9}{speed:>13.1f}"
-                  f"{vs:>11}{frames:>24}{run['peak_rss_mb']:>9}{growth:>12}")  # fmt: skip
+            print(
+                f"{'appliance (' + backend + ')':<24}{run['wall_s']:>9}{speed:>13.1f}"
+                f"{vs:>11}{frames:>24}{run['peak_rss_mb']:>9}{growth:>12}"
+            )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))

@@ -33,7 +33,7 @@ def child(backend: str, video: str, repeats: int) -> dict:
 
     sys.path.insert(0, str(REPO))
     from appliance.detect import Detector
-    from appliance.video import VideoSource
+    from appliance.pipeline.video import VideoSource
 
     with VideoSource(video) as source:
         frames = [f.image for f in source.frames(rate=1.0)][:3]
@@ -55,8 +55,13 @@ def child(backend: str, video: str, repeats: int) -> dict:
                     times.append((time.perf_counter() - t) * 1000)
             results[f"{width}x{height}/min{min_face}"] = round(statistics.median(times), 1)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"backend": detector.backend, "load_s": round(load_s, 2), "ms_per_frame": results,
-            "peak_rss_mb": round(peak), "rss_before_detector_mb": round(rss_before)}  # fmt: skip
+    return {
+        "backend": detector.backend,
+        "load_s": round(load_s, 2),
+        "ms_per_frame": results,
+        "peak_rss_mb": round(peak),
+        "rss_before_detector_mb": round(rss_before),
+    }
 
 
 def main() -> None:
@@ -71,8 +76,11 @@ def main() -> None:
         return
     runs = {}
     for backend in ("tf", "tflite"):
-        proc = subprocess.run([sys.executable, __file__, "--child", backend, "--video", args.video,
-                               "--repeats", str(args.repeats)], capture_output=True, text=True)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", backend, "--video", args.video, "--repeats", str(args.repeats)],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             print(f"{backend}: not available ({proc.stderr.strip().splitlines()[-1:]})", file=sys.stderr)
             continue

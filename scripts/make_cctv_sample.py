@@ -52,9 +52,35 @@ def make(out: Path, seconds: float, width: int, source: Path) -> None:
     total = int(seconds * FPS)
     starts = {int(total * f) for f in (0.2, 0.5, 0.8)}
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}",
-           "-r", str(FPS), "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
-           "-pix_fmt", "yuv420p", "-g", "50", "-movflags", "+faststart", str(out)]  # fmt: skip
+    cmd = [
+        "ffmpeg",
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "bgr24",
+        "-s",
+        f"{width}x{height}",
+        "-r",
+        str(FPS),
+        "-i",
+        "-",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "23",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        "50",
+        "-movflags",
+        "+faststart",
+        str(out),
+    ]
     encoder = subprocess.Popen(cmd, stdin=subprocess.PIPE)
     assert encoder.stdin is not None
     index = 0

@@ -21,9 +21,26 @@ CONDITIONS = [("clean", "none"), ("dark + noise", "dark,noise"), ("lowres", "low
 
 
 def run_eval(backend: str, degrade: str, enhance: str = "off", upscale: float = 1.0, min_face: float = 20) -> dict:
-    cmd = [sys.executable, "-m", "appliance.cli", "eval", "--images", str(DEV), "--annotations",
-           str(DEV / "annotations.json"), "--backend", backend, "--degrade", degrade, "--enhance", enhance,
-           "--upscale", str(upscale), "--min-face", str(min_face), "--json"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "appliance.cli",
+        "eval",
+        "--images",
+        str(DEV),
+        "--annotations",
+        str(DEV / "annotations.json"),
+        *(["--reference"] if backend == "reference" else ["--backend", backend]),
+        "--degrade",
+        degrade,
+        "--enhance",
+        enhance,
+        "--upscale",
+        str(upscale),
+        "--min-face",
+        str(min_face),
+        "--json",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if proc.returncode != 0:
         raise SystemExit(proc.stderr[-2000:])
@@ -44,19 +61,29 @@ def main() -> None:
             for enhance, upscale in variants:
                 r = run_eval(backend, degrade, enhance, upscale)
                 results["conditions"].append({"backend": backend, "condition": label, **r})
-                print(f"| {backend} | {label} | {enhance} | {upscale:g} | {r['recall']:.3f} | {r['precision']:.3f} | "
-                      f"{r['ms_per_image']:.0f} |", flush=True)  # fmt: skip
+                print(
+                    f"| {backend} | {label} | {enhance} | {upscale:g} | {r['recall']:.3f} | {r['precision']:.3f} | "
+                    f"{r['ms_per_image']:.0f} |",
+                    flush=True,
+                )
     print("\n| backend | setting | faces of 12-20 px found | recall (faces >= min face) | precision | ms/image |")
     print("|---|---|---|---|---|---|")
     backend = "tflite"
-    settings = [("min face 20 (default)", 1.0, 20), ("min face 12", 1.0, 12),
-                ("upscale 1.67, min face 20", 1.67, 20), ("upscale 2, min face 20", 2.0, 20)]  # fmt: skip
+    settings = [
+        ("min face 20 (default)", 1.0, 20),
+        ("min face 12", 1.0, 12),
+        ("upscale 1.67, min face 20", 1.67, 20),
+        ("upscale 2, min face 20", 2.0, 20),
+    ]
     for label, upscale, min_face in settings:
         r = run_eval(backend, "none", "off", upscale, min_face)
-        small = r["small_faces_12_20"]
+        small = r["small_faces"]
         results["small_faces"].append({"setting": label, **r})
-        print(f"| {backend} | {label} | {small['found']} of {small['faces']} ({small['recall']:.3f}) | "
-              f"{r['recall']:.3f} | {r['precision']:.3f} | {r['ms_per_image']:.0f} |", flush=True)  # fmt: skip
+        print(
+            f"| {backend} | {label} | {small['found']} of {small['faces']} ({small['recall']:.3f}) | "
+            f"{r['recall']:.3f} | {r['precision']:.3f} | {r['ms_per_image']:.0f} |",
+            flush=True,
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))

@@ -17,8 +17,13 @@ class ApplianceProcess:
     def __init__(self, data: Path, env: dict[str, str] | None = None, args: list[str] | None = None) -> None:
         self.data = data
         self.log_path = data.parent / f"{data.name}-serve.log"
-        self.env = {**os.environ, "APPLIANCE_SETTLE_S": "1.0", "APPLIANCE_SCAN_INTERVAL_S": "2",
-                    "APPLIANCE_BACKEND": "tflite", **(env or {})}  # fmt: skip
+        self.env = {
+            **os.environ,
+            "APPLIANCE_SETTLE_S": "1.0",
+            "APPLIANCE_SCAN_INTERVAL_S": "2",
+            "APPLIANCE_BACKEND": "tflite",
+            **(env or {}),
+        }
         self.args = args or []
         self.proc: subprocess.Popen | None = None
         self.port = 0

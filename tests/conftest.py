@@ -1,4 +1,9 @@
-"""Shared fixtures: the real data in ../shared/data and one detector per backend per session."""
+"""Shared fixtures: the real data in ../shared/data, one detector per backend per session, and a check
+that every manifest a test produces follows the published JSON Schema.
+
+The shared data is required: without it the tests that need it fail (never skip silently), saying
+where it was looked for.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +17,18 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("APPLIANCE_SHARED_DATA", REPO.parent / "shared" / "data"))
 FACES_DEV = SHARED / "faces-dev"
 VIDEOS = SHARED / "videos"
+IDENTITIES = SHARED / "identities"
 
 
-def _need(path: Path) -> Path:
+def need(path: Path) -> Path:
     if not path.exists():
-        pytest.skip(f"shared test data not found at {path} (set APPLIANCE_SHARED_DATA)")
+        pytest.fail(f"shared test data not found at {path}: the tests need ../shared/data (or APPLIANCE_SHARED_DATA)")
     return path
 
 
 @pytest.fixture(scope="session")
 def faces_dev() -> Path:
-    return _need(FACES_DEV)
+    return need(FACES_DEV)
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +38,7 @@ def annotations(faces_dev: Path) -> dict[str, list[list[int]]]:
 
 @pytest.fixture(scope="session")
 def videos() -> Path:
-    return _need(VIDEOS)
+    return need(VIDEOS)
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +58,28 @@ def tflite_detector():
 @pytest.fixture(params=["tf", "tflite"])
 def detector(request):
     return request.getfixturevalue(f"{request.param}_detector")
+
+
+@pytest.fixture(scope="session")
+def manifest_validator():
+    from jsonschema import Draft202012Validator
+
+    from appliance.output.manifest import SCHEMA_FILE
+
+    schema = json.loads(SCHEMA_FILE.read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+@pytest.fixture(autouse=True)
+def _manifests_follow_the_schema(request, manifest_validator):
+    """After each test that used ``tmp_path``: every published manifest in it validates against the schema."""
+    root = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if root is None:
+        return
+    for path in root.rglob("manifest.json"):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue  # a partial result, not published
+        errors = sorted(manifest_validator.iter_errors(json.loads(path.read_text())), key=str)
+        assert not errors, f"{path} does not follow manifest.schema.json: {errors[0].message}"

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from appliance_proc import ApplianceProcess
+from tests.appliance_proc import ApplianceProcess
+from tests.clips import bad_inputs
+
+pytestmark = pytest.mark.slow  # whole clips, real processes or model conversion
 
 
 @pytest.fixture
@@ -50,8 +53,6 @@ def test_slow_chunked_copy_is_taken_once_when_complete(appliance, videos):
 
 
 def test_bad_files_fail_with_a_reason_and_the_service_goes_on(appliance, videos, tmp_path):
-    from test_extract import bad_inputs
-
     app = appliance()
     inbox = app.data / "inbox"
     (inbox / ".hidden.mp4").write_bytes(b"x")  # temporary and hidden names are never taken
@@ -79,8 +80,9 @@ def test_bad_files_fail_with_a_reason_and_the_service_goes_on(appliance, videos,
 def test_kill_9_mid_video_then_restart_gives_exactly_one_output(appliance, videos):
     app = appliance()
     shutil.copy(videos / "facenet_pytorch_video.mp4", app.data / "inbox" / "walk.mp4")
-    app.wait_for(lambda: any(j["state"] == "processing" and j["progress"] > 0.1 for j in app.jobs()),
-                 what="processing under way")  # fmt: skip
+    app.wait_for(
+        lambda: any(j["state"] == "processing" and j["progress"] > 0.1 for j in app.jobs()), what="processing under way"
+    )
     app.kill()
     assert list((app.data / "outbox").glob(".partial-*")), "expected a half-written result to clean up"
     assert (app.data / "state" / "processing" / "walk.mp4").exists()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from appliance.detect import Face
-from appliance.quality import Quality
-from appliance.track import Sighting, Tracker
+from appliance.pipeline.quality import Quality
+from appliance.pipeline.track import Sighting, Tracker
 
 QUALITY = Quality(0.5, 0.5, 0.5, 0.5, 0.5)
 

@@ -5,40 +5,64 @@ from __future__ import annotations
 import os
 import time
 
-from appliance.config import Settings
-from appliance.service import Service
+import pytest
+
+from appliance.service.layout import StateLayout
+from appliance.service.queue.sqlite import SqliteJobStore
+from appliance.service.retention import apply_retention
+from appliance.settings import RetentionSettings
+from tests.samples import sample_manifest
 
 DAY = 86400
+
+
+class Box:
+    """An outbox, a state folder and a job store, as the service has them."""
+
+    def __init__(self, root):
+        self.outbox = root / "outbox"
+        self.outbox.mkdir()
+        self.layout = StateLayout(root / "state").create()
+        self.done_dir, self.failed_dir = self.layout.done, self.layout.failed
+        self.store = SqliteJobStore(self.layout.database)
+
+    def apply(self, settings: RetentionSettings) -> None:
+        apply_retention(settings, self.outbox, self.layout.done, self.store)
+
+
+@pytest.fixture
+def box(tmp_path):
+    return Box(tmp_path)
 
 
 def make_result(outbox, name, age_days, size=1000):
     folder = outbox / name
     (folder / "faces").mkdir(parents=True)
     (folder / "faces" / "track-0001.jpg").write_bytes(b"x" * size)
-    (folder / "manifest.json").write_text("{}")
+    (folder / "manifest.json").write_text(sample_manifest().to_json())
     old = time.time() - age_days * DAY
     os.utime(folder, (old, old))
     return folder
 
 
-def test_nothing_is_removed_by_default(tmp_path):
-    service = Service(Settings(data=str(tmp_path)))
+def test_nothing_is_removed_by_default(box):
+    service = box
     old = make_result(service.outbox, "old", 400)
     footage = service.done_dir / "cam.mp4"
     footage.write_bytes(b"video")
     os.utime(footage, (time.time() - 400 * DAY,) * 2)
-    service.apply_retention()
+    service.apply(RetentionSettings())
     assert old.exists() and footage.exists()
     assert service.store.events() == []
 
 
-def test_age_and_size_limits_remove_the_oldest_first_and_say_so(tmp_path):
-    settings = Settings(data=str(tmp_path), retention_outbox_days=30, retention_outbox_gb=0.0000025,
-                        retention_done_days=7)  # fmt: skip
-    service = Service(settings)
+def test_age_and_size_limits_remove_the_oldest_first_and_say_so(box):
+    service = box
     ancient = make_result(service.outbox, "ancient", 40)
     older = make_result(service.outbox, "older", 10, size=1500)
     newer = make_result(service.outbox, "newer", 1, size=1500)
+    one_result = sum(f.stat().st_size for f in newer.rglob("*") if f.is_file())
+    settings = RetentionSettings(outbox_days=30, outbox_gb=1.5 * one_result / 1e9, done_days=7)
     partial = service.outbox / ".partial-x"
     partial.mkdir()
     old_footage = service.done_dir / "old.mp4"
@@ -49,7 +73,7 @@ def test_age_and_size_limits_remove_the_oldest_first_and_say_so(tmp_path):
     failed = service.failed_dir / "bad.mp4"
     failed.write_bytes(b"junk")
     os.utime(failed, (time.time() - 100 * DAY,) * 2)
-    service.apply_retention()
+    service.apply(settings)
     assert not ancient.exists()  # older than 30 days
     assert not older.exists() and newer.exists()  # over 2.5 kB: the oldest goes first
     assert partial.exists()  # not a result: never touched by retention

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from appliance.video import prefetch
+from appliance.pipeline.video import prefetch
 
 
 def counted(items, produced):

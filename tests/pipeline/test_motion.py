@@ -10,10 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
-from appliance.extract import Extractor, ExtractSettings
-from appliance.motion import MotionGate, bucket_region, merge_boxes
+from appliance.pipeline.extract import Extractor
+from appliance.pipeline.motion import MotionGate, bucket_region, merge_boxes
+from appliance.settings import ExtractSettings
+from tests.conftest import REPO
 
-from conftest import REPO
+pytestmark = pytest.mark.slow  # whole clips, real processes or model conversion
 
 FPS = 25
 
@@ -60,22 +62,22 @@ def extractor(tflite_detector):
 
 def test_a_still_scene_runs_no_detection_after_the_first_frame(extractor, scene, face_sprite, tmp_path):
     clip = write_clip(tmp_path / "still.mp4", scene, face_sprite, [None] * (6 * FPS))
-    stats = extractor.run(clip, tmp_path / "out").manifest["stats"]
-    assert stats["frames_analysed"] == 30
-    assert stats["frames_full_detection"] == 1  # the first frame; the next refresh is due at 10 s
-    assert stats["frames_region_detection"] == 0 and stats["frames_skipped_still"] == 29
+    stats = extractor.run(clip, tmp_path / "out").manifest.stats
+    assert stats.frames_analysed == 30
+    assert stats.frames_full_detection == 1  # the first frame; the next refresh is due at 30 s (motion_refresh_s)
+    assert stats.frames_region_detection == 0 and stats.frames_skipped_still == 29
 
 
 def test_a_moving_face_is_found_in_its_region(extractor, scene, face_sprite, tmp_path):
     walk = [(60 + 9 * i, 200 + 2 * i) for i in range(3 * FPS)]  # 3 s across the scene
     clip = write_clip(tmp_path / "walk.mp4", scene, face_sprite, [None] * FPS + walk)
     result = extractor.run(clip, tmp_path / "out")
-    stats = result.manifest["stats"]
+    stats = result.manifest.stats
     assert result.tracks == 1
-    assert stats["frames_region_detection"] >= 10  # found where it moved, not on the whole frame
-    track = result.manifest["tracks"][0]
-    assert track["detections"] >= 12
-    assert track["first_s"] <= 1.3
+    assert stats.frames_region_detection >= 10  # found where it moved, not on the whole frame
+    track = result.manifest.tracks[0]
+    assert track.detections >= 12
+    assert track.first_s <= 1.3
 
 
 def test_a_face_that_stops_stays_one_track_and_is_seen_again(extractor, scene, face_sprite, tmp_path):
@@ -83,14 +85,14 @@ def test_a_face_that_stops_stays_one_track_and_is_seen_again(extractor, scene, f
     still = [walk[-1]] * (14 * FPS)
     clip = write_clip(tmp_path / "stop.mp4", scene, face_sprite, [None] * FPS + walk + still)
     result = extractor.run(clip, tmp_path / "out")
-    stats = result.manifest["stats"]
-    assert result.tracks == 1, result.manifest["tracks"]
-    track = result.manifest["tracks"][0]
-    assert track["last_s"] >= 15.0  # re-detected by full-frame passes while it stood still
+    stats = result.manifest.stats
+    assert result.tracks == 1, result.manifest.tracks
+    track = result.manifest.tracks[0]
+    assert track.last_s >= 15.0  # re-detected by full-frame passes while it stood still
     # the running average absorbs the standing person after some seconds; then frames are skipped,
     # with a full-frame pass every few seconds
-    assert stats["frames_skipped_still"] >= 15
-    assert stats["frames_full_detection"] >= 4
+    assert stats.frames_skipped_still >= 15
+    assert stats.frames_full_detection >= 4
 
 
 def test_lights_switching_recalibrate_and_ask_for_a_full_pass(scene):
@@ -117,8 +119,17 @@ def test_the_cctv_sample_is_deterministic(tmp_path, videos):
     digests = []
     for name in ("a.mp4", "b.mp4"):
         out = tmp_path / name
-        cmd = [sys.executable, str(REPO / "scripts" / "make_cctv_sample.py"), str(out), "--seconds", "12",
-               "--width", "320", "--source", str(videos / "facenet_pytorch_video.mp4")]  # fmt: skip
+        cmd = [
+            sys.executable,
+            str(REPO / "scripts" / "make_cctv_sample.py"),
+            str(out),
+            "--seconds",
+            "12",
+            "--width",
+            "320",
+            "--source",
+            str(videos / "facenet_pytorch_video.mp4"),
+        ]
         subprocess.run(cmd, check=True, capture_output=True, timeout=300)
         digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
     assert digests[0] == digests[1]

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import cv2
 import pytest
 
-from appliance.extract import Extractor, ExtractSettings
-from appliance.video import InputError
+from appliance.pipeline.extract import Extractor
+from appliance.pipeline.video import InputError
+from appliance.settings import ExtractSettings
+from tests.clips import bad_inputs
+
+pytestmark = pytest.mark.slow  # whole clips, real processes or model conversion
 
 MANIFEST_KEYS = {"source", "backend", "settings", "stats", "tracks"}
 SOURCE_KEYS = {"path", "sha256", "size_bytes", "duration_s", "fps", "frames", "width", "height"}
@@ -97,25 +97,13 @@ def test_all_crops_and_aligned_options(tflite_detector, videos, tmp_path):
     assert aligned.shape == (112, 112, 3)
 
 
-def bad_inputs(tmp_path: Path, videos: Path) -> dict[str, Path]:
-    bad = tmp_path / "bad"
-    bad.mkdir()
-    (bad / "empty.mp4").write_bytes(b"")
-    (bad / "notes.mp4").write_text("this is not a video\n" * 50)
-    data = (videos / "facenet_pytorch_video.mp4").read_bytes()
-    (bad / "cut.mp4").write_bytes(data[: len(data) // 2])  # index (moov) at the end: unopenable
-    faststart = bad / "faststart.mp4"
-    source = str(videos / "short_hamilton_clip.mp4")
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", source, "-c", "copy",
-                    "-movflags", "+faststart", str(faststart)], check=True)  # fmt: skip
-    (bad / "cut-faststart.mp4").write_bytes(faststart.read_bytes()[:300_000])  # decodes, then stops
-    faststart.unlink()
-    return {p.name: p for p in bad.iterdir()}
-
-
 def test_bad_inputs_raise_clear_errors_and_leave_nothing(extractor, videos, tmp_path):
-    expected = {"empty.mp4": "empty", "notes.mp4": "not a readable video", "cut.mp4": "not a readable video",
-                "cut-faststart.mp4": "truncated"}  # fmt: skip
+    expected = {
+        "empty.mp4": "empty",
+        "notes.mp4": "not a readable video",
+        "cut.mp4": "not a readable video",
+        "cut-faststart.mp4": "truncated",
+    }
     out = tmp_path / "out"
     for name, path in bad_inputs(tmp_path, videos).items():
         size = path.stat().st_size
@@ -123,18 +111,3 @@ def test_bad_inputs_raise_clear_errors_and_leave_nothing(extractor, videos, tmp_
             extractor.run(path, out)
         assert path.stat().st_size == size  # the footage is untouched
     assert not out.exists() or not any(out.iterdir()) or [p.name for p in out.iterdir()] == [".lock"]
-
-
-def test_cli_reports_bad_inputs_and_still_processes_the_others(videos, tmp_path):
-    bad = bad_inputs(tmp_path, videos)
-    good = tmp_path / "good.mp4"
-    shutil.copy(videos / "carphone_pristine.mp4", good)
-    out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "appliance.cli", "extract", "-q", "--backend", "tflite", "-o", str(out),
-           str(bad["empty.mp4"]), str(good), str(bad["notes.mp4"])]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 1
-    assert proc.stdout.strip().splitlines() == [str(out / "good")]
-    assert "empty.mp4: empty file" in proc.stderr and "notes.mp4: not a readable video" in proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert "moov atom" not in proc.stderr  # FFmpeg's own noise is silenced

@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow  # whole clips, real processes or model conversion
 
 MODELS = REPO / "models"
 
@@ -31,8 +33,12 @@ def test_committed_nets_match_the_documented_checksums():
 
 def test_converting_again_gives_nets_with_the_same_outputs(tmp_path):
     pytest.importorskip("tensorflow")
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "convert_models.py"), "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "convert_models.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     from appliance.detect.tflite_runner import TFLiteRunner
 
@@ -52,26 +58,37 @@ def test_lite_extra_alone_extracts_the_tensorflow_faces(tmp_path, videos, faces_
     """A fresh venv with only `pip install .[lite]`: no TensorFlow, same faces as the TF backend."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", f"{REPO}[lite]"],
-                         capture_output=True, text=True, timeout=900)  # fmt: skip
+    pip = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", f"{REPO}[lite]"], capture_output=True, text=True, timeout=900
+    )
     assert pip.returncode == 0, pip.stderr[-3000:]
     python = str(venv / "bin" / "python")
-    probe = subprocess.run([python, "-c", "import importlib.util as u; print(u.find_spec('tensorflow'), "
-                            "u.find_spec('mtcnn'))"], capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    probe = subprocess.run(
+        [python, "-c", "import importlib.util as u; print(u.find_spec('tensorflow'), u.find_spec('mtcnn'))"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert probe.stdout.split() == ["None", "None"]
     inputs = [videos / "carphone_pristine.mp4", faces_dev / "voc_2008_004176.jpg"]
     out = tmp_path / "out"
-    run = subprocess.run([str(venv / "bin" / "appliance"), "extract", "-q", "-o", str(out), *map(str, inputs)],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=300)  # fmt: skip
+    run = subprocess.run(
+        [str(venv / "bin" / "appliance"), "extract", "-q", "-o", str(out), *map(str, inputs)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "tensorflow" not in run.stderr.lower()
-    from appliance.extract import Extractor, ExtractSettings
+    from appliance.pipeline.extract import Extractor
+    from appliance.settings import ExtractSettings
 
     reference = Extractor(ExtractSettings(backend="tf"), detector=tf_detector)
     for folder, source in zip(run.stdout.split(), inputs, strict=True):
         lite = json.loads((Path(folder) / "manifest.json").read_text())
         assert lite["backend"] == "tflite"
-        tf = reference.run(source, tmp_path / "tf").manifest
+        tf = reference.run(source, tmp_path / "tf").manifest.model_dump()
         assert len(lite["tracks"]) == len(tf["tracks"]) >= 1
         for a, b in zip(lite["tracks"], tf["tracks"], strict=True):
             np.testing.assert_allclose(a["best"]["box"], b["best"]["box"], atol=1.0)
