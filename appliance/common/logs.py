@@ -1,11 +1,30 @@
-"""Logging for the service and the command line: one line per event on stderr."""
+"""Logging for the service and the command line: one line per event on stderr.
+
+Messages carry names that came from outside (footage file names, client addresses): control
+characters in them are escaped, so a file named ``a\\nERROR ...`` cannot forge a log line.
+Tracebacks keep their lines.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class OneLineFormatter(logging.Formatter):
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
 
 
 def setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level.upper(), format=FORMAT, force=True)
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLineFormatter(FORMAT))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)

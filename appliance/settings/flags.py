@@ -21,6 +21,8 @@ def display(value: Any, info: FieldInfo | None = None) -> str:
     if value is None:
         extra = info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict) else {}
         return str(extra.get("none", ""))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float) and value.is_integer():

@@ -110,6 +110,9 @@ class ServiceSettings(Section):
         return self.state or self.data / "state"
 
 
+MIN_TOKEN_LENGTH = 24
+
+
 class WebSettings(Section):
     """The status page and API."""
 
@@ -117,13 +120,42 @@ class WebSettings(Section):
     host: str = Field("127.0.0.1", min_length=1, description="address to bind; any non-loopback host requires `token`")
     port: int = Field(8080, ge=0, le=65535, description="port (0: any free port)")
     token: SecretStr | None = Field(
-        None, description="required off loopback: `Authorization: Bearer <token>` or sign in on the page"
+        None,
+        description=f"required off loopback, at least {MIN_TOKEN_LENGTH} characters: "
+        "`Authorization: Bearer <token>` or sign in on the page",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="host names the page answers to besides loopback ones (comma-separated), e.g. `nvr.site.lan`; "
+        "off loopback, empty means any",
+    )
+    tls_proxy: bool = Field(
+        False,
+        description="served behind a TLS reverse proxy on this box: `Secure` `__Host-` session cookie, "
+        "`X-Forwarded-Proto`/`-Host` trusted from one proxy",
     )
 
     @field_validator("token", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_TOKEN_LENGTH} characters; make one with `openssl rand -hex 24` "
+                'or `python3 -c "import secrets; print(secrets.token_urlsafe(24))"`'
+            )
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [name.strip().lower() for name in value.split(",") if name.strip()]
+        return value
 
 
 class RetentionSettings(Section):

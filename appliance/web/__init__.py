@@ -10,6 +10,7 @@ import secrets
 from typing import Protocol
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..service.jobs import JobStore
 from ..service.layout import StateLayout
@@ -24,16 +25,32 @@ class KeyedService(ServiceView, Protocol):
     def secret_key(self) -> bytes: ...
 
 
-def create_app(settings: Settings, store: JobStore, service: KeyedService | None = None) -> Flask:
+def create_app(
+    settings: Settings, store: JobStore, service: KeyedService | None = None, secret_key: bytes | None = None
+) -> Flask:
+    """The page over ``store``; sessions are signed with ``secret_key``, the service's, or a fresh one."""
     app = Flask(__name__)
+    web = settings.web
     app.config.update(
-        SECRET_KEY=service.secret_key() if service is not None else secrets.token_bytes(32),
+        SECRET_KEY=secret_key or (service.secret_key() if service is not None else secrets.token_bytes(32)),
+        SESSION_COOKIE_NAME="__Host-appliance" if web.tls_proxy else "appliance_session",
+        SESSION_COOKIE_SECURE=web.tls_proxy,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
+    if web.tls_proxy:  # one proxy on this box says which scheme and host the browser used
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     layout = StateLayout(settings.service.state_dir)
-    app.extensions[EXTENSION] = WebContext(settings, store, layout, service, metrics.registry_for(store))
+    app.extensions[EXTENSION] = WebContext(
+        settings,
+        store,
+        layout,
+        service,
+        metrics.registry_for(store),
+        auth.allowed_hosts(web.host, web.allowed_hosts),
+        auth.LoginLimiter(),
+    )
     for blueprint in (auth.bp, pages.bp, api.bp, files.bp, metrics.bp):
         app.register_blueprint(blueprint)
     return app

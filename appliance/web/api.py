@@ -66,7 +66,7 @@ def jobs() -> Any:
         state = JobState(raw_state) if raw_state else None
     except ValueError:
         return jsonify(error=f"unknown state {raw_state!r}; one of {', '.join(s.value for s in JobState)}"), 400
-    limit = min(request.args.get("limit", JOBS_DEFAULT_LIMIT, type=int) or JOBS_DEFAULT_LIMIT, JOBS_MAX_LIMIT)
+    limit = max(1, min(request.args.get("limit", JOBS_DEFAULT_LIMIT, type=int), JOBS_MAX_LIMIT))
     return jsonify(jobs=[job_view(j) for j in context().store.recent(limit=limit, state=state)])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import current_app
 from prometheus_client import CollectorRegistry
@@ -27,6 +27,8 @@ class WebContext:
     layout: StateLayout
     service: ServiceView | None
     registry: CollectorRegistry
+    allowed_hosts: frozenset[str] | None  # None: any
+    login_limiter: Any
 
     @property
     def outbox(self) -> Path:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from ..service.actions import retry_failed
-from .auth import csrf_ok
+from .auth import bearer_ok, csrf_ok
 from .context import context
 from .views import job_view, tracks_of
 
@@ -35,7 +35,6 @@ def retry(job_id: int) -> Any:
     result = retry_failed(ctx.store, ctx.layout, job_id)
     if not result.ok:
         return jsonify(error=result.message), result.status
-    scripted = request.headers.get("Authorization", "").startswith("Bearer ")
-    if request.accept_mimetypes.best == "application/json" or scripted:
+    if request.accept_mimetypes.best == "application/json" or bearer_ok():
         return jsonify(ok=True, id=job_id)
     return redirect(url_for("pages.job_page", job_id=job_id))
