@@ -14,7 +14,7 @@ W=${W:-/var/tmp/appliance-container}
 DO_ARM=${DO_ARM:-1}
 SHARED=${SHARED:-$(cd "$ROOT/.." && pwd)/shared/data}
 HOST_PORT=${HOST_PORT:-18480}
-TOKEN=container-test-token
+TOKEN=container-test-token-of-32-chars
 SUITE=bookworm
 MIRROR=${MIRROR:-$(awk '/^URIs:/{print $2; exit} /^deb /{print $2; exit}' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null)}
 mkdir -p "$W"

@@ -84,6 +84,21 @@ class ApplianceProcess:
 
         return self.wait_for(idle, timeout, f"{count} finished jobs")
 
+    def worker_pids(self) -> list[int]:
+        """The worker processes (spawned children running the worker, not multiprocessing's helpers)."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                status = (entry / "status").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if f"PPid:\t{self.proc.pid}\n" in status and b"spawn_main" in cmdline:
+                pids.append(int(entry.name))
+        return sorted(pids)
+
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
 

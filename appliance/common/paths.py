@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePath
 
 
@@ -24,3 +25,17 @@ def inside_without_symlinks(root: Path, relative: PurePath | str) -> Path | None
         if cursor.is_symlink():
             return None
     return cursor
+
+
+def display_name(name: str) -> str:
+    """A file name as a person reads it: bytes that are not UTF-8 (kept by Python as surrogates) shown as ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or unlink in ``folder`` survive a power cut."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

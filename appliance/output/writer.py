@@ -1,7 +1,9 @@
 """Results written atomically: a hidden temporary folder in the outbox, renamed when complete.
 
 Nothing half-written is ever visible under its final name, and an existing result is never
-overwritten: a second result for the same input stem gets ``-2``, ``-3``, ...
+overwritten: a second result for the same input stem gets ``-2``, ``-3``, ... Before the rename
+every file and folder is synced to disk, and the outbox after it, so a power cut never leaves a
+published folder with empty crops.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..common.paths import fsync_dir
 from .manifest import CSV_FIELDS, CSV_NAME, MANIFEST, Manifest
 
 PARTIAL_PREFIX = ".partial-"
@@ -76,10 +79,7 @@ class ResultWriter:
 
     def commit(self) -> Path:
         """Publish under ``<stem>``, or ``<stem>-N`` if taken; returns the final folder."""
-        for path in self.tmp.rglob("*"):
-            if path.is_file():
-                path.chmod(0o644)
-        self.tmp.chmod(0o755)
+        self._sync()
         with _locked(self.root):
             n = 1
             while True:
@@ -87,8 +87,23 @@ class ResultWriter:
                 target = self.root / name
                 if not target.exists():
                     os.rename(self.tmp, target)
+                    fsync_dir(self.root)
                     return target
                 n += 1
+
+    def _sync(self) -> None:
+        """Files readable by all, then each file and each folder synced, deepest first."""
+        folders = [self.tmp]
+        for path in sorted(self.tmp.rglob("*"), reverse=True):
+            if path.is_dir():
+                folders.append(path)
+                continue
+            path.chmod(0o644)
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        self.tmp.chmod(0o755)
+        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+            fsync_dir(folder)
 
     def abort(self) -> None:
         if self.tmp.exists():

@@ -49,6 +49,7 @@ class Progress:
 
     frames_decoded: int = 0
     frames_total: int = 0
+    duration_s: float = 0.0  # of the footage, as declared (0: unknown)
     frames_analysed: int = 0
     faces: int = 0
     tracks: int = 0
@@ -104,12 +105,17 @@ class Extractor:
         progress: Callable[[Progress], None] | None = None,
         cancel: CancelToken | None = None,
         stem: str | None = None,
+        digest: str | None = None,
     ) -> ExtractResult:
-        """Extract the faces of ``path`` into a new folder under ``out_root``; returns where."""
+        """Extract the faces of ``path`` into a new folder under ``out_root``; returns where.
+
+        ``digest``: the file's sha256 if already known (the service hashed it when it took the file).
+        """
         started = time.monotonic()
-        with VideoSource(path) as source, ResultWriter(out_root, stem or Path(path).stem) as writer:
-            digest = sha256_file(path)
-            state = Progress(frames_total=source.info.frames)
+        source = VideoSource(path, self.settings.max_frame_pixels)
+        with source, ResultWriter(out_root, stem or Path(path).stem) as writer:
+            digest = digest or sha256_file(path)
+            state = Progress(frames_total=source.info.frames, duration_s=source.info.duration_s)
             tracks = self._analyse(source, writer, state, started, progress, cancel)
             manifest = self._manifest(writer, tracks, source, digest, state, time.monotonic() - started)
             writer.manifest(manifest)

@@ -25,6 +25,7 @@ MAX_FPS = 1000.0  # a declared rate above this is nonsense: treated as unknown
 # frames declared: short clips often miscount by one or two)
 TRUNCATION_FRACTION = 0.9
 TRUNCATION_MIN_FRAMES = 10
+DEFAULT_MAX_PIXELS = 36_000_000  # see the max_frame_pixels setting
 PREFETCH_DEPTH = 4  # decoded frames waiting for the detector (6 MB each at 1080p)
 
 
@@ -50,6 +51,14 @@ class SourceInfo:
     is_image: bool
 
 
+def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise InputError(
+            f"{path.name}: frames of {width}x{height} are larger than the limit of {max_pixels:,} pixels "
+            "(setting max_frame_pixels)"
+        )
+
+
 def analysis_step(fps: float, rate: float | None) -> int:
     """Analyse every ``step``-th frame to get about ``rate`` frames per second (None = all)."""
     if not rate or rate <= 0 or fps <= 0:
@@ -60,7 +69,7 @@ def analysis_step(fps: float, rate: float | None) -> int:
 class VideoSource:
     """An opened video file or still image; iterate :meth:`frames` once."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise InputError(f"{self.path}: not a file")
@@ -70,14 +79,17 @@ class VideoSource:
         self._capture: cv2.VideoCapture | None = None
         self._image: np.ndarray | None = None
         self.decoded = 0  # frames read so far, analysed or not
+        self._fd: int | None = None
         if self.path.suffix.lower() in IMAGE_SUFFIXES:
-            self._image = cv2.imread(str(self.path), cv2.IMREAD_COLOR)
+            # read by Python, decoded from memory: OpenCV crashes on file names that are not UTF-8
+            self._image = cv2.imdecode(np.fromfile(self.path, np.uint8), cv2.IMREAD_COLOR)
             if self._image is None:
                 raise InputError(f"{self.path.name}: not a readable image")
             h, w = self._image.shape[:2]
+            _check_size(self.path, w, h, max_pixels)
             self.info = SourceInfo(str(self.path), w, h, 0.0, 1, 0.0, True)
             return
-        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        cap = cv2.VideoCapture(self._ffmpeg_name(), cv2.CAP_FFMPEG)
         if not cap.isOpened():
             cap.release()
             raise InputError(f"{self.path.name}: not a readable video (FFmpeg could not open it)")
@@ -91,13 +103,30 @@ class VideoSource:
         if w <= 0 or h <= 0:
             cap.release()
             raise InputError(f"{self.path.name}: no video stream")
+        try:
+            _check_size(self.path, w, h, max_pixels)
+        except InputError:
+            cap.release()
+            raise
         self._capture = cap
         self.info = SourceInfo(str(self.path), w, h, fps, count, count / fps if count else 0.0, False)
+
+    def _ffmpeg_name(self) -> str:
+        """The name FFmpeg opens: the path, or the open file's /proc name when the path is not UTF-8."""
+        try:
+            str(self.path).encode("utf-8")
+            return str(self.path)
+        except UnicodeEncodeError:
+            self._fd = os.open(self.path, os.O_RDONLY)
+            return f"/proc/self/fd/{self._fd}"
 
     def close(self) -> None:
         if self._capture is not None:
             self._capture.release()
             self._capture = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def __enter__(self) -> VideoSource:
         return self

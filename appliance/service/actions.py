@@ -27,7 +27,10 @@ def retry_failed(store: JobStore, layout: StateLayout, job_id: int) -> ActionRes
     footage = Path(job.path)
     if not footage.exists():
         return ActionResult(False, 409, "the footage is no longer there")
-    moved = move_no_clobber(footage, layout.processing)
+    try:
+        moved = move_no_clobber(footage, layout.processing)
+    except OSError as exc:
+        return ActionResult(False, 409, f"the footage cannot be moved: {exc.strerror or exc}")
     reason = reason_path(footage)
     if reason.exists():
         reason.rename(reason.with_name(f".{reason.name}.retried"))

@@ -1,8 +1,10 @@
 """Jobs: one per input file, its states, and the interface every queue backend implements.
 
-queued -> processing -> done | failed; duplicate for content already processed. A job that a
-worker was running when it died goes back to queued (its attempt counted) until it has had
-:data:`MAX_ATTEMPTS`, then fails.
+received -> queued -> processing -> done | failed; duplicate for content already processed. A job
+is recorded (received) before its file leaves the inbox, so a power cut between the two loses
+nothing. A job whose worker died, hung or ran out of its limits goes back to queued (the attempt
+counted) until it has had :data:`MAX_ATTEMPTS`, then fails; one the service stopped cleanly gets
+its attempt back. A job that found the disk full waits (``retry_at``) and is tried again.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ KEPT_EVENTS = 500  # the event log keeps this many of the newest events
 
 
 class JobState(str, Enum):
+    RECEIVED = "received"  # recorded, its file on the way from the inbox to processing/
     QUEUED = "queued"
     PROCESSING = "processing"
     DONE = "done"
@@ -27,14 +30,15 @@ class JobState(str, Enum):
         return self.value
 
 
-ACTIVE_STATES = (JobState.QUEUED, JobState.PROCESSING)
+ACTIVE_STATES = (JobState.RECEIVED, JobState.QUEUED, JobState.PROCESSING)
+SHOWN_STATES = (JobState.QUEUED, JobState.PROCESSING, JobState.DONE, JobState.FAILED, JobState.DUPLICATE)
 
 
 @dataclass
 class Job:
     id: int
-    name: str  # original name, relative to the inbox
-    path: str  # where the footage is now
+    name: str  # original name, relative to the inbox, as a person reads it (undecodable bytes as \\xNN)
+    path: str  # where the footage is now (a file system name: may hold undecodable bytes as surrogates)
     sha256: str
     size: int
     state: JobState
@@ -52,6 +56,9 @@ class Job:
     finished: float | None = None
     updated: float = 0.0
     duplicate_of: int | None = None
+    source: str | None = None  # where it was in the inbox
+    retry_at: float | None = None  # not to be taken before this time (waiting out a full disk)
+    waits: int = 0  # times it was put back to wait, in a row
 
     def __post_init__(self) -> None:
         self.state = JobState(self.state)
@@ -72,7 +79,19 @@ class Job:
 class JobStore(Protocol):
     """A durable queue of jobs. :class:`~appliance.service.queue.sqlite.SqliteJobStore` is the embedded one."""
 
-    def add(self, name: str, path: str, sha256: str, size: int) -> Job: ...
+    def add(
+        self,
+        name: str,
+        path: str,
+        sha256: str,
+        size: int,
+        source: str | None = None,
+        state: JobState = JobState.QUEUED,
+        error: str | None = None,
+    ) -> Job: ...
+    def queue(self, job_id: int, path: str) -> None: ...
+    def forget(self, job_id: int) -> None: ...
+    def failed_in_place(self, source: str) -> Job | None: ...
     def find_active_or_done(self, sha256: str) -> Job | None: ...
     def mark_duplicate(self, job_id: int, of: int, path: str) -> None: ...
     def claim(self, worker: int) -> Job | None: ...
@@ -81,13 +100,15 @@ class JobStore(Protocol):
     ) -> None: ...
     def finish(self, job_id: int, path: str, output: str, faces: int, frames: int = 0) -> None: ...
     def fail(self, job_id: int, path: str, error: str) -> None: ...
-    def requeue(self, job_id: int) -> None: ...
+    def requeue(self, job_id: int, give_back_attempt: bool = False, retry_at: float | None = None) -> None: ...
     def retry(self, job_id: int, path: str) -> bool: ...
     def get(self, job_id: int) -> Job | None: ...
     def recent(self, limit: int = 50, state: JobState | None = None) -> list[Job]: ...
     def counts(self) -> dict[JobState, int]: ...
     def totals(self) -> dict[str, float]: ...
     def processing(self) -> list[Job]: ...
+    def received(self) -> list[Job]: ...
+    def paths(self) -> set[str]: ...
     def outputs(self) -> set[str]: ...
     def event(self, kind: str, message: str) -> None: ...
     def events(self, limit: int = 20) -> list[dict[str, Any]]: ...

@@ -1,9 +1,9 @@
 """``appliance serve``: the inbox watcher, the worker processes and the web server in one process tree.
 
-Start-up recovers from a crash first: partial results are removed, jobs left ``processing`` are
-finished from their published result if one exists, else re-run from scratch (so each input has
-exactly one output), and given up as failed after :data:`~appliance.service.jobs.MAX_ATTEMPTS`
-crashes on the same file.
+Start-up recovers first: partial results are removed, jobs cut short between the inbox and
+``processing/`` are finished, files in ``processing/`` with no job are queued, and jobs left
+``processing`` are settled (:mod:`appliance.service.recovery`). While running, a watchdog stops a
+worker whose job makes no progress; the job counts an attempt and fails after the usual number.
 """
 
 from __future__ import annotations
@@ -12,31 +12,38 @@ import logging
 import multiprocessing as mp
 import os
 import secrets
+import signal
 import threading
 import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from ..common.hashing import sha256_file
-from ..output.manifest import read_manifest
+from ..common.paths import fsync_dir
 from ..output.writer import remove_partials
-from ..settings import Settings
-from .footage import move_no_clobber, write_reason
-from .jobs import MAX_ATTEMPTS, Job, JobStore
+from ..settings import Settings, env_name
+from . import health
+from .ingest import Ingest, recover_received
+from .jobs import JobStore
 from .layout import StateLayout
 from .queue.sqlite import SqliteJobStore
+from .recovery import Recovery
 from .retention import apply_retention
 from .watch import InboxWatcher
 from .worker import StopFlag, worker_main
 
 log = logging.getLogger("appliance.service")
 RETENTION_EVERY_S = 600.0
-SUPERVISE_EVERY_S = 1.0  # worker liveness and retention are checked this often
+SUPERVISE_EVERY_S = 1.0  # worker liveness, the watchdog and retention are checked this often
 STOP_GRACE_S = 7.0  # workers get this long to re-queue their job and exit (container stop: 10 s)
-TERMINATE_WAIT_S = 2.0
+KILL_WAIT_S = 2.0
 HTTP_THREADS = 4
 SECRET_KEY_BYTES = 32
+
+
+def worker_settings(settings: Settings) -> Settings:
+    """What a worker is given: everything but the token (a decoder exploit must not find it)."""
+    return settings.model_copy(update={"web": settings.web.model_copy(update={"token": None})})
 
 
 class Service:
@@ -48,82 +55,34 @@ class Service:
         for folder in (self.inbox, self.outbox):
             folder.mkdir(parents=True, exist_ok=True)
         self.store: JobStore = SqliteJobStore(self.layout.database)
+        self.recovery = Recovery(self.store, self.layout, self.outbox)
+        self.ingest = Ingest(self.inbox, self.layout, self.store)
         self._ctx = mp.get_context("spawn")
         self._stop_workers = StopFlag(self._ctx)
         self._workers: dict[int, BaseProcess] = {}
+        self._stalled: dict[int, int] = {}  # worker id -> the job it was stopped for
         self._stopping = threading.Event()
         self._stop_requested = threading.Event()
-        self.watcher = InboxWatcher(self.inbox, self.ingest, svc.settle_s, svc.scan_interval_s, svc.polling)
+        self.watcher = InboxWatcher(self.inbox, self._take, svc.settle_s, svc.scan_interval_s, svc.polling)
         self._server: Any = None
         self.port = 0
 
-    # -- inbox -> queue ----------------------------------------------------------------------
-    def ingest(self, path: Path) -> Job | None:
-        """Take a settled inbox file: hash it, move it to processing/, queue it (or mark duplicate)."""
-        if self._stopping.is_set():
-            return None
-        name = str(path.relative_to(self.inbox.resolve()) if path.is_absolute() else path.relative_to(self.inbox))
-        size = path.stat().st_size
-        digest = sha256_file(path)
-        if path.stat().st_size != size:  # still being written after all: the next scan retries it
-            return None
-        flat = name.replace(os.sep, "__")
-        moved = move_no_clobber(path, self.layout.processing, flat)
-        job = self.store.add(name, str(moved), digest, size)
-        original = self.store.find_active_or_done(digest)
-        if original is not None and original.id != job.id:
-            kept = move_no_clobber(moved, self.layout.done)
-            self.store.mark_duplicate(job.id, original.id, str(kept))
-            log.info("job %d: %s is a duplicate of job %d (same sha256); not re-run", job.id, name, original.id)
-        else:
-            log.info("job %d queued: %s (%.1f MB)", job.id, name, size / 1e6)
-        return job
+    def _take(self, path: Path) -> object:
+        return None if self._stopping.is_set() else self.ingest(path)
 
     # -- recovery ----------------------------------------------------------------------------
     def recover(self) -> None:
         for partial in remove_partials(self.outbox):
             log.info("removed partial result %s", partial.name)
+        recover_received(self.store, self.layout)
         for job in self.store.processing():
-            self._recover_job(job)
-
-    def _recover_job(self, job: Job) -> None:
-        output = self._published_output(job)
-        footage = Path(job.path)
-        if output is not None:
-            kept = move_no_clobber(footage, self.layout.done) if footage.exists() else footage
-            manifest = read_manifest(output)
-            tracks, frames = (len(manifest.tracks), manifest.stats.frames_analysed) if manifest else (0, 0)
-            self.store.finish(job.id, str(kept), str(output), tracks, frames)
-            log.info("job %d: result %s was published before the interruption; marked done", job.id, output)
-        elif not footage.exists():
-            self.store.fail(job.id, str(footage), "footage missing after an interruption")
-            log.error("job %d: footage %s is missing", job.id, footage)
-        elif job.attempts >= MAX_ATTEMPTS:
-            reason = f"the worker crashed {job.attempts} times on this file"
-            moved = move_no_clobber(footage, self.layout.failed)
-            write_reason(moved, reason)
-            self.store.fail(job.id, str(moved), reason)
-            log.error("job %d failed: %s", job.id, reason)
-        else:
-            self.store.requeue(job.id)
-            log.info("job %d re-queued after an interruption: %s", job.id, job.name)
-
-    def _published_output(self, job: Job) -> Path | None:
-        """A result for this job's content that no finished job owns (published, then crashed)."""
-        owned = self.store.outputs()
-        for folder in sorted(self.outbox.iterdir()):
-            if folder.name.startswith(".") or str(folder) in owned:
-                continue
-            manifest = read_manifest(folder)
-            if manifest is not None and manifest.source.sha256 == job.sha256:
-                return folder
-        return None
+            self.recovery.job(job, "the service stopped while it ran")
 
     # -- workers -----------------------------------------------------------------------------
     def _start_worker(self, worker_id: int) -> None:
         proc = self._ctx.Process(
             target=worker_main,
-            args=(self.settings, worker_id, self._stop_workers),
+            args=(worker_settings(self.settings), worker_id, self._stop_workers),
             name=f"appliance-worker-{worker_id}",
             daemon=True,
         )
@@ -134,29 +93,71 @@ class Service:
         for worker_id, proc in list(self._workers.items()):
             if proc.is_alive() or self._stopping.is_set():
                 continue
-            log.error("worker %d exited (code %s); restarting it", worker_id, proc.exitcode)
+            cause = self._death_cause(worker_id, proc.exitcode)
+            log.error("worker %d exited (%s); restarting it", worker_id, cause)
             for job in self.store.processing():
                 if job.worker == worker_id:
-                    self._recover_job(job)
+                    self.recovery.job(job, cause)
             self._start_worker(worker_id)
+
+    def _death_cause(self, worker_id: int, code: int | None) -> str:
+        stalled_s = self.settings.service.stall_timeout_s
+        if self._stalled.pop(worker_id, None) is not None:
+            return f"no progress for {stalled_s:.0f} s (hung decoder?); the worker was stopped"
+        if code == -signal.SIGXCPU:
+            return "it used up its CPU-time budget (cpu_limit_factor)"
+        if code is not None and code < 0:
+            return f"the worker was killed by {signal.Signals(-code).name}"
+        return f"the worker crashed (exit code {code})"
+
+    def _watchdog(self) -> None:
+        """Stop a worker whose job has made no progress for the stall timeout."""
+        timeout = self.settings.service.stall_timeout_s
+        now = time.time()
+        for job in self.store.processing():
+            proc = self._workers.get(job.worker or -1)
+            if proc is None or not proc.is_alive() or now - job.updated <= timeout:
+                continue
+            log.error("job %d: no progress for %.0f s; stopping worker %d", job.id, now - job.updated, job.worker)
+            self.store.event("stalled", f"job {job.id} ({job.name}) made no progress for {timeout:.0f} s")
+            self._stalled[job.worker or -1] = job.id
+            proc.kill()
+            proc.join(KILL_WAIT_S)
 
     def workers_alive(self) -> int:
         return sum(p.is_alive() for p in self._workers.values())
 
+    def health(self) -> health.Health:
+        folders = {"outbox": self.outbox, "state": self.layout.root}
+        return health.check(self.store, self.workers_alive(), self.settings.service.stall_timeout_s, folders)
+
     # -- lifecycle ---------------------------------------------------------------------------
     def secret_key(self) -> bytes:
+        """The key that signs the page's sessions: made once, remade if a power cut left it empty or short."""
         path = self.layout.secret_key
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(secrets.token_bytes(SECRET_KEY_BYTES))
-        return path.read_bytes()
+        try:
+            key = path.read_bytes()
+        except FileNotFoundError:
+            key = b""
+        if len(key) >= SECRET_KEY_BYTES:
+            return key
+        key = secrets.token_bytes(SECRET_KEY_BYTES)
+        tmp = path.with_name(f".{path.name}.new")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+        return key
 
     def start(self) -> None:
         from waitress import create_server
 
         from ..web import create_app
 
+        os.environ.pop(env_name("token"), None)  # read into the settings; workers inherit the environment
         self.recover()
         for worker_id in range(1, self.settings.service.workers + 1):
             self._start_worker(worker_id)
@@ -173,9 +174,10 @@ class Service:
         self._stop_requested.set()
 
     def run(self) -> None:
-        """Until :meth:`request_stop`: watch the workers, apply retention."""
+        """Until :meth:`request_stop`: watch the workers and their progress, apply retention."""
         last_retention = 0.0
         while not self._stop_requested.wait(SUPERVISE_EVERY_S):
+            self._watchdog()
             self._check_workers()
             if time.monotonic() - last_retention > RETENTION_EVERY_S:
                 last_retention = time.monotonic()
@@ -185,7 +187,7 @@ class Service:
                     log.exception("retention failed")
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
-        """Stop taking files, let workers re-queue their job and exit, stop the web server."""
+        """Stop taking files, let workers re-queue their job and exit; kill those that do not, stop the web."""
         if self._stopping.is_set():
             return
         self._stopping.set()
@@ -195,13 +197,13 @@ class Service:
         deadline = time.monotonic() + grace_s
         for proc in self._workers.values():
             proc.join(timeout=max(deadline - time.monotonic(), 0.1))
-        for proc in self._workers.values():
-            if proc.is_alive():
-                proc.terminate()
-                proc.join(timeout=TERMINATE_WAIT_S)
-        for job in self.store.processing():  # a worker killed mid-job: its job runs again next time
-            self.store.requeue(job.id)
-            log.info("job %d re-queued", job.id)
+        for worker_id, proc in self._workers.items():
+            if proc.is_alive():  # stuck where it cannot see the flag (a hung decoder)
+                log.error("worker %d did not stop within %.0f s; killing it", worker_id, grace_s)
+                proc.kill()
+                proc.join(timeout=KILL_WAIT_S)
+        for job in self.store.processing():  # its worker was killed mid-job: the attempt counts
+            self.recovery.job(job, "the worker did not stop when the service stopped")
         remove_partials(self.outbox)
         if self._server is not None:
             self._server.close()

@@ -121,7 +121,7 @@ class InboxWatcher:
         with self._lock:
             for path, cand in list(self._pending.items()):
                 try:
-                    st = path.stat()
+                    st = path.lstat()  # the name itself: a swap for a symlink or FIFO changes it
                 except FileNotFoundError:
                     del self._pending[path]
                     continue

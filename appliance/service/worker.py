@@ -1,9 +1,17 @@
-"""A worker process: its own detector, taking queued jobs one at a time until told to stop."""
+"""A worker process: its own detector, taking queued jobs one at a time until told to stop.
+
+A worker runs what comes from outside (FFmpeg on whatever was copied in), so it runs boxed in:
+no token in its settings or environment, an address-space limit, a CPU-time budget per job in
+proportion to the footage, and the service's watchdog, which stops it if its job makes no progress.
+A full disk puts the job back to wait (with back-off); the footage stays in ``processing/``.
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import resource
 import signal
 import threading
 import time
@@ -19,7 +27,7 @@ from ..common.logs import setup_logging
 from ..pipeline.extract import Cancelled, Extractor, Progress
 from ..pipeline.preview import preview_image
 from ..pipeline.video import InputError
-from ..settings import Settings
+from ..settings import ServiceSettings, Settings
 from .footage import move_no_clobber, write_reason
 from .jobs import Job, JobStore
 from .layout import StateLayout
@@ -31,6 +39,9 @@ IDLE_POLL_S = 0.5  # an idle worker looks for a job this often
 PARENT_CHECK_S = 0.5
 PREVIEW_JPEG_QUALITY = 80
 MIN_FRACTION_FOR_ETA = 0.01  # below this, time left is a guess not worth showing
+JOB_CPU_FLOOR_S = 1800.0  # the CPU budget of a job is never below this (stills, footage of unknown length)
+DISK_FULL_BACKOFF = (1, 2, 4, 10, 20)  # waits before retrying a job that found the disk full, in disk_full_retry_s
+MB = 1 << 20
 
 
 class StopFlag:
@@ -56,6 +67,12 @@ class StopFlag:
         return self.is_set()
 
 
+def limit_address_space(megabytes: int) -> None:
+    if megabytes > 0:
+        limit = megabytes * MB
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def worker_main(settings: Settings, worker_id: int, stop: StopFlag) -> None:
     """Entry point of a worker process (spawned: TensorFlow does not survive fork)."""
     # Ctrl-C reaches every process of the group: the service decides, the worker follows its flag.
@@ -68,8 +85,9 @@ def worker_main(settings: Settings, worker_id: int, stop: StopFlag) -> None:
     layout = StateLayout(settings.service.state_dir)
     store = SqliteJobStore(layout.database)
     extractor = Extractor(settings.extract, motion=settings.motion)
+    limit_address_space(settings.service.worker_memory_mb)  # after the nets are loaded: they map a lot once
     log.info("worker %d ready (backend %s)", worker_id, extractor.detector.backend)
-    worker = Worker(settings.service.outbox_dir, layout, worker_id, store, extractor, stop)
+    worker = Worker(settings.service, layout, worker_id, store, extractor, stop)
     while not stop.is_set():
         job = store.claim(worker_id)
         if job is None:
@@ -95,9 +113,15 @@ def _stop_with_parent(stop: StopFlag) -> None:
 
 class Worker:
     def __init__(
-        self, outbox: Path, layout: StateLayout, worker_id: int, store: JobStore, extractor: Extractor, stop: StopFlag
+        self,
+        settings: ServiceSettings,
+        layout: StateLayout,
+        worker_id: int,
+        store: JobStore,
+        extractor: Extractor,
+        stop: StopFlag,
     ) -> None:
-        self.outbox = outbox
+        self.settings = settings
         self.layout = layout
         self.id = worker_id
         self.store = store
@@ -111,18 +135,27 @@ class Worker:
         log.info("job %d taken: %s (%.1f MB)", job.id, job.name, job.size / 1e6)
         started = time.monotonic()
         try:
-            result = self.extractor.run(path, self.outbox, self._reporter(job, started), self.stop, Path(job.name).stem)
+            result = self.extractor.run(
+                path, self.settings.outbox_dir, self._reporter(job, started), self.stop, Path(job.name).stem, job.sha256
+            )
         except Cancelled:
-            self.store.requeue(job.id)
+            self.store.requeue(job.id, give_back_attempt=True)
             log.info("job %d re-queued: service stopping", job.id)
             return
         except InputError as exc:
             self._fail(job, path, str(exc))
             return
-        except Exception as exc:  # a bug or a library failure: keep the footage, say why, go on
-            log.error("job %d: %s", job.id, traceback.format_exc())
-            self._fail(job, path, f"internal error: {type(exc).__name__}: {exc}")
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                self._wait_for_space(job)
+                return
+            self._internal_error(job, path, exc)
             return
+        except Exception as exc:  # a bug or a library failure: keep the footage, say why, go on
+            self._internal_error(job, path, exc)
+            return
+        finally:
+            self._lift_cpu_budget()
         moved = move_no_clobber(path, self.layout.done)
         frames = result.manifest.stats.frames_analysed
         self.store.finish(job.id, str(moved), str(result.output), result.tracks, frames)
@@ -130,10 +163,17 @@ class Worker:
         log.info("job %d done: %s: %d faces in %.1f s -> %s", job.id, job.name, result.tracks, elapsed, result.output)
 
     def _reporter(self, job: Job, started: float) -> Callable[[Progress], None]:
-        """A progress callback that writes the job's progress and the live preview, at most once a second."""
+        """A progress callback that writes the job's progress and the live preview, at most once a second.
+
+        The first call also sets the job's CPU budget, now that the footage's length is known.
+        """
         last = [0.0]
+        budget_set = [False]
 
         def report(state: Progress) -> None:
+            if not budget_set[0]:
+                budget_set[0] = True
+                self._set_cpu_budget(state.duration_s)
             now = time.monotonic()
             if now - last[0] < PROGRESS_EVERY_S:
                 return
@@ -141,13 +181,39 @@ class Worker:
             elapsed = max(now - started, 1e-6)
             fraction = state.fraction
             eta = elapsed * (1 - fraction) / fraction if fraction > MIN_FRACTION_FOR_ETA else None
-            self.store.progress(
-                job.id, fraction, state.tracks, state.frames_analysed, state.frames_analysed / elapsed, eta
-            )
+            fps = state.frames_analysed / elapsed
+            self.store.progress(job.id, fraction, state.tracks, state.frames_analysed, fps, eta)
             if state.frame is not None:
                 self._write_preview(preview_image(state.frame, state.frame_faces))
 
         return report
+
+    def _set_cpu_budget(self, duration_s: float) -> None:
+        """RLIMIT_CPU for this job: past it the kernel stops the worker (SIGXCPU) and the service takes over."""
+        if self.settings.cpu_limit_factor <= 0:
+            return
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        spent = used.ru_utime + used.ru_stime
+        budget = max(JOB_CPU_FLOOR_S, self.settings.cpu_limit_factor * duration_s)
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        soft = int(spent + budget)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+
+    @staticmethod
+    def _lift_cpu_budget() -> None:
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
+
+    def _wait_for_space(self, job: Job) -> None:
+        wait = self.settings.disk_full_retry_s * DISK_FULL_BACKOFF[min(job.waits, len(DISK_FULL_BACKOFF) - 1)]
+        self.store.requeue(job.id, give_back_attempt=True, retry_at=time.time() + wait)
+        message = f"disk full while processing job {job.id} ({job.name}); it waits {wait:.0f} s, the footage is kept"
+        self.store.event("disk full", message)
+        log.error("%s", message)
+
+    def _internal_error(self, job: Job, path: Path, exc: BaseException) -> None:
+        log.error("job %d: %s", job.id, traceback.format_exc())
+        self._fail(job, path, f"internal error: {type(exc).__name__}: {exc}")
 
     def _fail(self, job: Job, path: Path, reason: str) -> None:
         moved = move_no_clobber(path, self.layout.failed) if path.exists() else path

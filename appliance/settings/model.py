@@ -53,6 +53,9 @@ class ExtractSettings(Section):
     upscale: float = Field(
         1.0, ge=1, le=4, description="> 1: also find faces down to `min_face / upscale` px, on an enlarged frame"
     )
+    max_frame_pixels: int = Field(
+        36_000_000, ge=1, description="inputs with larger frames are refused (8K is 33 million pixels)"
+    )
 
     @field_validator("fps", mode="before")
     @classmethod
@@ -91,6 +94,18 @@ class ServiceSettings(Section):
     settle_s: float = Field(3.0, ge=0, description="a file is taken once its size and mtime are unchanged this long")
     scan_interval_s: float = Field(30.0, gt=0, description="full inbox scan, to catch anything the watcher missed")
     log_level: LogLevel = Field("INFO", description="one line per event on stderr")
+    stall_timeout_s: float = Field(
+        120.0, ge=5, description="a worker whose job makes no progress this long is stopped; the job counts an attempt"
+    )
+    worker_memory_mb: int = Field(4096, ge=0, description="address-space limit of each worker process, in MB (0: none)")
+    disk_full_retry_s: float = Field(
+        30.0, gt=0, description="a job that found the disk full waits this long, doubling each time up to 20x"
+    )
+    cpu_limit_factor: float = Field(
+        10.0,
+        ge=0,
+        description="a job may use this many CPU seconds per second of footage (at least 30 min; 0: no limit)",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -43,6 +43,7 @@ def _gallery() -> list[dict[str, Any]]:
 @bp.get("/status")
 def status() -> Any:
     ctx = context()
+    found = ctx.health()
     current = [job_view(j) for j in ctx.store.processing()]
     for item in current:
         if item.get("worker"):
@@ -51,7 +52,8 @@ def status() -> Any:
         version=__version__,
         queue={state.value: n for state, n in ctx.store.counts().items()},
         current=current,
-        workers={"configured": ctx.settings.service.workers, "alive": ctx.workers_alive()},
+        workers={"configured": ctx.settings.service.workers, "alive": found.workers_alive},
+        health=found.to_dict(),
         jobs=[job_view(j) for j in ctx.store.recent(limit=STATUS_JOBS)],
         gallery=_gallery(),
         events=ctx.store.events(STATUS_EVENTS),

@@ -9,6 +9,8 @@ from typing import Any, Protocol
 from flask import current_app
 from prometheus_client import CollectorRegistry
 
+from ..service import health
+from ..service.health import Health
 from ..service.jobs import JobStore
 from ..service.layout import StateLayout
 from ..settings import Settings
@@ -17,7 +19,7 @@ from ..settings import Settings
 class ServiceView(Protocol):
     """What the page asks of the running service (absent when the page is served alone, in tests)."""
 
-    def workers_alive(self) -> int: ...
+    def health(self) -> Health: ...
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,11 @@ class WebContext:
         token = self.settings.web.token
         return token.get_secret_value() if token is not None else None
 
-    def workers_alive(self) -> int:
-        return self.service.workers_alive() if self.service is not None else self.settings.service.workers
+    def health(self) -> Health:
+        if self.service is not None:
+            return self.service.health()
+        folders = {"outbox": self.outbox, "state": self.layout.root}
+        return health.check(self.store, self.settings.service.workers, self.settings.service.stall_timeout_s, folders)
 
 
 EXTENSION = "appliance"

@@ -39,9 +39,26 @@ class QueueCollector(Collector):
         )
 
 
+class HealthCollector(Collector):
+    """The box's health, as the health check sees it."""
+
+    def collect(self) -> Iterator[Metric]:
+        found = context().health()
+        yield GaugeMetricFamily("appliance_workers_alive", "Worker processes running", value=found.workers_alive)
+        yield GaugeMetricFamily("appliance_jobs_stalled", "Jobs making no progress", value=len(found.stalled_jobs))
+        yield GaugeMetricFamily(
+            "appliance_disk_full", "1 if a disk the appliance writes to is full", value=int(found.disk_full)
+        )
+        free = GaugeMetricFamily("appliance_disk_free_bytes", "Free space", labels=["folder"])
+        for folder, size in found.free_bytes.items():
+            free.add_metric([folder], size)
+        yield free
+
+
 def registry_for(store: JobStore) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(QueueCollector(store))
+    registry.register(HealthCollector())
     return registry
 
 
@@ -52,6 +69,5 @@ def metrics() -> Any:
 
 @bp.get("/healthz")
 def healthz() -> Any:
-    alive = context().workers_alive()
-    ok = alive > 0
-    return jsonify(status="ok" if ok else "degraded", workers_alive=alive), (200 if ok else 503)
+    found = context().health()
+    return jsonify(found.to_dict()), (200 if found.ok else 503)

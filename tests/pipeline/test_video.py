@@ -46,3 +46,21 @@ def test_errors_reach_the_consumer_and_closing_stops_the_thread():
     next(stream)
     stream.close()
     assert wait_for(lambda: threading.active_count() <= before)
+
+
+def test_names_that_are_not_utf8_are_read(tmp_path, videos, faces_dev):
+    """OpenCV crashes (SIGSEGV) when handed such a name: the reader never hands it one."""
+    import os
+    import shutil
+
+    from appliance.pipeline.video import VideoSource
+
+    folder = os.fsencode(tmp_path)
+    photo = os.fsdecode(os.path.join(folder, b"caf\xe9.jpg"))
+    clip = os.fsdecode(os.path.join(folder, b"r\xe9union.mp4"))
+    shutil.copy(faces_dev / "voc_2008_001009.jpg", photo)
+    shutil.copy(videos / "carphone_pristine.mp4", clip)
+    with VideoSource(photo) as source:
+        assert source.info.is_image and len(list(source.frames())) == 1
+    with VideoSource(clip) as source:
+        assert source.info.width == 176 and len(list(source.frames(rate=None))) == 120

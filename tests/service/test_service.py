@@ -92,7 +92,7 @@ def test_kill_9_mid_video_then_restart_gives_exactly_one_output(appliance, video
     assert len(outputs(again.data, "walk")) == 1
     assert not list((again.data / "outbox").glob(".partial-*"))
     assert (again.data / "state" / "done" / "walk.mp4").exists()
-    assert "re-queued after an interruption" in again.log()
+    assert "re-queued (attempt 1 of 3): the service stopped while it ran" in again.log()
 
 
 def test_duplicates_and_a_burst_of_50_files(appliance, faces_dev, annotations):

@@ -109,7 +109,7 @@ def test_every_setting_is_declared_once_with_a_flag_an_environment_name_and_a_re
 
 def test_the_readme_settings_table_is_the_models():
     readme = (REPO / "README.md").read_text()
-    assert markdown_table() in readme, "README's settings table is stale: paste `appliance config --markdown`"
+    assert markdown_table() in readme, "README settings table is stale: python scripts/update_readme_settings.py"
 
 
 def test_each_part_receives_its_own_section():

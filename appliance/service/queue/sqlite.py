@@ -1,7 +1,13 @@
-"""The embedded job queue: one row per input file in SQLite (WAL), shared by the service's processes."""
+"""The embedded job queue: one row per input file in SQLite (WAL), shared by the service's processes.
+
+Commits are synced (``synchronous=FULL``): a job moved on disk and then recorded stays recorded
+through a power cut. File names are stored as bytes, so names that are not UTF-8 are kept as
+they are; the ``name`` column holds the form a person reads.
+"""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -21,7 +27,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     progress REAL NOT NULL DEFAULT 0, error TEXT, output TEXT, faces INTEGER NOT NULL DEFAULT 0,
     frames_analysed INTEGER NOT NULL DEFAULT 0, analysis_fps REAL NOT NULL DEFAULT 0, eta_s REAL,
     attempts INTEGER NOT NULL DEFAULT 0, worker INTEGER,
-    created REAL NOT NULL, started REAL, finished REAL, updated REAL NOT NULL, duplicate_of INTEGER
+    created REAL NOT NULL, started REAL, finished REAL, updated REAL NOT NULL, duplicate_of INTEGER,
+    source BLOB, retry_at REAL, waits INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);
 CREATE INDEX IF NOT EXISTS jobs_sha ON jobs(sha256, state);
@@ -30,8 +37,18 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 BUSY_TIMEOUT_S = 30
+MIGRATED_COLUMNS = ("source BLOB", "retry_at REAL")  # added after the first release
 
-Q, P, D, F, DUP = (state.value for state in JobState)
+R, Q, P, D, F, DUP = (state.value for state in JobState)
+PATH_COLUMNS = ("path", "source")
+
+
+def _to_db(path: str | None) -> bytes | None:
+    return None if path is None else os.fsencode(path)
+
+
+def _from_db(value: bytes | str | None) -> str | None:
+    return os.fsdecode(value) if isinstance(value, bytes) else value
 
 
 class SqliteJobStore:
@@ -41,7 +58,25 @@ class SqliteJobStore:
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._migrate()
         self._db().executescript(SCHEMA)  # executescript manages its own transaction
+
+    def _migrate(self) -> None:
+        """Bring a database made by an earlier version up to this schema (new states, new columns)."""
+        db = self._db()
+        row = db.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name='jobs'").fetchone()
+        if row is None or f"'{R}'" in row["sql"]:
+            return
+        old = [r["name"] for r in db.execute("PRAGMA table_info(jobs)")]
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("ALTER TABLE jobs RENAME TO jobs_old")
+        db.execute("DROP INDEX IF EXISTS jobs_state")
+        db.execute("DROP INDEX IF EXISTS jobs_sha")
+        db.executescript("COMMIT;" + SCHEMA + "BEGIN IMMEDIATE;")
+        columns = ", ".join(old)
+        db.execute(f"INSERT INTO jobs ({columns}) SELECT {columns} FROM jobs_old")
+        db.execute("DROP TABLE jobs_old")
+        db.execute("COMMIT")
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -49,7 +84,7 @@ class SqliteJobStore:
             db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA synchronous=FULL")
             db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
             self._local.db = db
         return db
@@ -67,7 +102,10 @@ class SqliteJobStore:
 
     @staticmethod
     def _job(row: sqlite3.Row) -> Job:
-        return Job(**dict(row))
+        data = dict(row)
+        for column in PATH_COLUMNS:
+            data[column] = _from_db(data[column])
+        return Job(**data)
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Job | None:
         row = self._db().execute(sql, args).fetchone()
@@ -76,15 +114,46 @@ class SqliteJobStore:
     def _many(self, sql: str, args: tuple[Any, ...] = ()) -> list[Job]:
         return [self._job(row) for row in self._db().execute(sql, args).fetchall()]
 
-    def add(self, name: str, path: str, sha256: str, size: int) -> Job:
+    def add(
+        self,
+        name: str,
+        path: str,
+        sha256: str,
+        size: int,
+        source: str | None = None,
+        state: JobState = JobState.QUEUED,
+        error: str | None = None,
+    ) -> Job:
         now = time.time()
+        finished = now if state is JobState.FAILED else None
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO jobs (name, path, sha256, size, state, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (name, path, sha256, size, Q, now, now),
+                "INSERT INTO jobs (name, path, sha256, size, state, created, updated, source, error, finished) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, _to_db(path), sha256, size, state.value, now, now, _to_db(source), error, finished),
             )
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (cur.lastrowid,)).fetchone()
         return self._job(row)
+
+    def queue(self, job_id: int, path: str) -> None:
+        """A received job's file is in processing/ now: it may be taken."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE jobs SET state=?, path=?, updated=? WHERE id=? AND state=?",
+                (Q, _to_db(path), time.time(), job_id, R),
+            )
+
+    def forget(self, job_id: int) -> None:
+        """Drop a received job whose file never left the inbox (the inbox will offer it again)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM jobs WHERE id=? AND state=?", (job_id, R))
+
+    def failed_in_place(self, source: str) -> Job | None:
+        """The newest failed job for an inbox file that could not be taken (left where it was)."""
+        return self._one(
+            "SELECT * FROM jobs WHERE source=? AND path=? AND state=? ORDER BY id DESC LIMIT 1",
+            (_to_db(source), _to_db(source), F),
+        )
 
     def find_active_or_done(self, sha256: str) -> Job | None:
         """The first job with this content that is done or on its way to it (a duplicate's original)."""
@@ -97,13 +166,16 @@ class SqliteJobStore:
         with self._tx() as db:
             db.execute(
                 "UPDATE jobs SET state=?, duplicate_of=?, path=?, progress=1, finished=?, updated=? WHERE id=?",
-                (DUP, of, path, now, now, job_id),
+                (DUP, of, _to_db(path), now, now, job_id),
             )
 
     def claim(self, worker: int) -> Job | None:
         now = time.time()
         with self._tx() as db:
-            row = db.execute("SELECT id FROM jobs WHERE state=? ORDER BY id LIMIT 1", (Q,)).fetchone()
+            row = db.execute(
+                "SELECT id FROM jobs WHERE state=? AND (retry_at IS NULL OR retry_at <= ?) ORDER BY id LIMIT 1",
+                (Q, now),
+            ).fetchone()
             if row is None:
                 return None
             db.execute(
@@ -126,8 +198,8 @@ class SqliteJobStore:
         with self._tx() as db:
             db.execute(
                 "UPDATE jobs SET state=?, path=?, output=?, faces=?, progress=1, eta_s=0, finished=?, updated=?, "
-                "worker=NULL, frames_analysed=MAX(frames_analysed, ?) WHERE id=?",
-                (D, path, output, faces, now, now, frames, job_id),
+                "worker=NULL, frames_analysed=MAX(frames_analysed, ?), retry_at=NULL, waits=0 WHERE id=?",
+                (D, _to_db(path), output, faces, now, now, frames, job_id),
             )
 
     def fail(self, job_id: int, path: str, error: str) -> None:
@@ -135,23 +207,26 @@ class SqliteJobStore:
         with self._tx() as db:
             db.execute(
                 "UPDATE jobs SET state=?, path=?, error=?, finished=?, updated=?, worker=NULL WHERE id=?",
-                (F, path, error, now, now, job_id),
+                (F, _to_db(path), error, now, now, job_id),
             )
 
-    def requeue(self, job_id: int) -> None:
+    def requeue(self, job_id: int, give_back_attempt: bool = False, retry_at: float | None = None) -> None:
+        """Back to the queue; ``give_back_attempt`` when the job was not at fault (the service stopped, the
+        disk was full); ``retry_at``: not before then (``waits`` counts these, for back-off)."""
+        waited = int(retry_at is not None)
         with self._tx() as db:
             db.execute(
                 "UPDATE jobs SET state=?, progress=0, worker=NULL, started=NULL, eta_s=NULL, faces=0, "
-                "frames_analysed=0, updated=? WHERE id=?",
-                (Q, time.time(), job_id),
+                "frames_analysed=0, updated=?, retry_at=?, attempts=MAX(attempts - ?, 0), waits=waits + ? WHERE id=?",
+                (Q, time.time(), retry_at, int(give_back_attempt), waited, job_id),
             )
 
     def retry(self, job_id: int, path: str) -> bool:
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE jobs SET state=?, path=?, error=NULL, progress=0, attempts=0, started=NULL, finished=NULL, "
-                "updated=? WHERE id=? AND state=?",
-                (Q, path, time.time(), job_id, F),
+                "retry_at=NULL, updated=? WHERE id=? AND state=?",
+                (Q, _to_db(path), time.time(), job_id, F),
             )
             return cur.rowcount == 1
 
@@ -184,6 +259,13 @@ class SqliteJobStore:
 
     def processing(self) -> list[Job]:
         return self._many("SELECT * FROM jobs WHERE state=? ORDER BY id", (P,))
+
+    def received(self) -> list[Job]:
+        return self._many("SELECT * FROM jobs WHERE state=? ORDER BY id", (R,))
+
+    def paths(self) -> set[str]:
+        """Where every job's footage is (or was last)."""
+        return {str(_from_db(row["path"])) for row in self._db().execute("SELECT path FROM jobs")}
 
     def outputs(self) -> set[str]:
         """The result folders that finished jobs own."""

@@ -74,6 +74,12 @@ function renderEvents(events) {
     el("li", {}, `${new Date(e.time * 1000).toLocaleString()} · ${e.kind}: ${e.message}`)));
 }
 
+function renderProblems(health) {
+  const box = document.getElementById("problems");
+  box.hidden = !health.problems.length;
+  box.replaceChildren(...health.problems.map(p => el("p", { class: "error" }, p)));
+}
+
 async function refresh() {
   try {
     const response = await fetch("/api/status", { headers: { Accept: "application/json" } });
@@ -84,6 +90,7 @@ async function refresh() {
     renderGallery(data.gallery);
     renderJobs(data.jobs);
     renderEvents(data.events);
+    renderProblems(data.health);
     document.body.dataset.updated = String(Date.now());
   } catch (err) {
     console.warn("status refresh failed", err);
