@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # The face appliance for amd64 and arm64 (Raspberry Pi 4/5 64-bit, Jetson): one image recipe.
 # Both architectures run the TFLite nets with LiteRT (faster than TensorFlow on the benchmarks, see
-# README); EXTRAS=lite,tf adds the TensorFlow backend on amd64 only.
+# README); LOCK=lite-tf adds the TensorFlow backend on amd64 only. Dependencies come pinned with their
+# hashes from requirements/ (scripts/lock.sh).
 #
 #   docker build -t face-appliance .
 #   docker run -d -p 127.0.0.1:8080:8080 -e APPLIANCE_TOKEN=... -v "$PWD/data:/data" face-appliance
@@ -10,17 +11,20 @@ ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ${PYTHON_IMAGE} AS build
 ARG TARGETARCH
-ARG EXTRAS=lite
+# the lock file to install from (requirements/<LOCK>.txt): lite, or lite-tf (amd64 only)
+ARG LOCK=lite
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 RUN python3 -m venv /opt/appliance
+COPY requirements/${LOCK}.txt ./requirements.txt
+RUN case "${TARGETARCH:-}:${LOCK}" in \
+      arm64:*tf*) echo "LOCK=${LOCK}: TensorFlow is not installed on arm64 images" >&2; exit 1 ;; \
+    esac \
+ && /opt/appliance/bin/pip install --no-compile --require-hashes -r requirements.txt
 COPY pyproject.toml README.md ./
 COPY models/pnet.tflite models/rnet.tflite models/onet.tflite models/README.md ./models/
 COPY appliance ./appliance
-RUN case "${TARGETARCH:-}:${EXTRAS}" in \
-      arm64:*tf*) echo "EXTRAS=${EXTRAS}: TensorFlow is not installed on arm64 images" >&2; exit 1 ;; \
-    esac \
- && /opt/appliance/bin/pip install --no-compile ".[${EXTRAS}]" \
+RUN /opt/appliance/bin/pip install --no-compile --no-deps . \
  && find /opt/appliance -name '__pycache__' -prune -exec rm -rf {} +
 
 FROM ${PYTHON_IMAGE}
@@ -40,8 +44,9 @@ VOLUME ["/data"]
 EXPOSE 8080
 USER 10001:10001
 WORKDIR /data
+# on the port the appliance was given (APPLIANCE_PORT); /healthz answers 503 when the box is degraded
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
+  CMD ["python3", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('APPLIANCE_PORT', '8080'), timeout=4)"]
 STOPSIGNAL SIGTERM
 # Bound to 0.0.0.0 so the port can be published: APPLIANCE_TOKEN is required (it refuses to start without).
 ENTRYPOINT ["appliance"]

@@ -3,15 +3,17 @@
 PYTHON ?= $(shell for p in python3.11 python3.12 python3.10 python3; do command -v $$p >/dev/null && { echo $$p; break; }; done)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-EXTRAS ?= tf,lite,dev
+LOCK   ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast lint venv system-deps models bench container-test clean
+.PHONY: run test test-fast lint venv system-deps models bench container-test lock clean
 
-$(BIN)/.installed: pyproject.toml
+# the pinned, hashed dependencies (requirements/$(LOCK).txt, made by scripts/lock.sh), then the appliance itself
+$(BIN)/.installed: pyproject.toml requirements/$(LOCK).txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/pip install --quiet --require-hashes -r requirements/$(LOCK).txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 venv: $(BIN)/.installed
@@ -39,6 +41,9 @@ models: venv
 
 bench: venv
 	$(BIN)/python scripts/bench.py --json bench-out/bench.json
+
+lock: venv
+	UV=$(BIN)/uv bash scripts/lock.sh
 
 container-test:
 	bash scripts/container-test.sh

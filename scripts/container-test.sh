@@ -103,7 +103,9 @@ DATA=$W/data-amd64
 rm -rf "$DATA"; mkdir -p "$DATA"
 HOST_UID=1000 HOST_GID=1000   # a host user's ids: results must be usable by them
 chown "$HOST_UID:$HOST_GID" "$DATA"
-"${P[@]}" run -d --name appliance-amd64 --user "$HOST_UID:$HOST_GID" -e APPLIANCE_TOKEN=$TOKEN \
+# run as compose.yaml runs it: read-only image, /tmp in memory, no capabilities, no new privileges, limits
+HARDENED=(--read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges --memory 3g --pids-limit 256)
+"${P[@]}" run -d --name appliance-amd64 "${HARDENED[@]}" --user "$HOST_UID:$HOST_GID" -e APPLIANCE_TOKEN=$TOKEN \
   -e APPLIANCE_SETTLE_S=1 -p "127.0.0.1:$HOST_PORT:8080" -v "$DATA:/data" "$IMAGE" >/dev/null
 wait_http "$HOST_PORT" /healthz 90 || { "${P[@]}" logs appliance-amd64; fail "no /healthz"; }
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HOST_PORT/api/status")" = 401 ] || fail "API open without token"
@@ -129,7 +131,9 @@ PY
 bad_owner=$(find "$DATA/outbox" "$DATA/state/done" \( ! -uid $HOST_UID -o ! -perm -u+r \) | head -3)
 [ -z "$bad_owner" ] || fail "not owned/readable by the host user: $bad_owner"
 [ -f "$DATA/state/done/arcade.mp4" ] || fail "footage not in state/done"
-"${P[@]}" inspect --format '{{.State.Health.Status}}' appliance-amd64 || true
+"${P[@]}" inspect --format 'read-only root {{.HostConfig.ReadonlyRootfs}}, caps dropped {{.HostConfig.CapDrop}}, pids {{.HostConfig.PidsLimit}}' appliance-amd64
+[ "$("${P[@]}" inspect --format '{{.HostConfig.ReadonlyRootfs}}' appliance-amd64)" = true ] || fail "root file system not read-only"
+"${P[@]}" healthcheck run appliance-amd64 && echo "healthcheck: healthy" || fail "HEALTHCHECK failed"
 
 lap "amd64: podman stop within the grace time, restart keeps the history"
 s0=$(date +%s.%N)
@@ -142,6 +146,14 @@ grep -q "appliance.service: stopped" <<<"$("${P[@]}" logs appliance-amd64 2>&1)"
 "${P[@]}" start appliance-amd64 >/dev/null
 wait_http "$HOST_PORT" /healthz 90 || fail "no /healthz after restart"
 api "$HOST_PORT" /api/jobs | python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"]; assert [(x["name"], x["state"]) for x in j] == [("arcade.mp4", "done")], j; print("history kept:", j[0]["name"], j[0]["state"])'
+"${P[@]}" rm -f -t 2 appliance-amd64 >/dev/null
+
+lap "amd64: the HEALTHCHECK follows APPLIANCE_PORT"
+rm -rf "$W/data-port"; mkdir -p "$W/data-port"
+"${P[@]}" run -d --name appliance-amd64 "${HARDENED[@]}" -e APPLIANCE_TOKEN=$TOKEN -e APPLIANCE_PORT=9090 \
+  -p "127.0.0.1:$HOST_PORT:9090" -v "$W/data-port:/data" --user 0:0 "$IMAGE" >/dev/null
+wait_http "$HOST_PORT" /healthz 90 || { "${P[@]}" logs appliance-amd64 | tail -20; fail "no /healthz on port 9090"; }
+"${P[@]}" healthcheck run appliance-amd64 && echo "healthcheck on 9090: healthy" || fail "HEALTHCHECK ignores APPLIANCE_PORT"
 "${P[@]}" rm -f -t 2 appliance-amd64 >/dev/null
 
 EXTRACT_INPUTS=(/shared/faces-dev/voc_2008_004176.jpg /shared/faces-dev/wider_1_Handshaking_Handshaking_1_35.jpg

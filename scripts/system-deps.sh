@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# System packages the tests use: Debian's Chromium (browser test) and ffmpeg (x264 test clips).
+# System packages the tests use: Debian's Chromium (browser test), ffmpeg (x264 test clips), strace (fsync order).
 # Installs them with apt-get when run as root and they are missing; otherwise says what to install.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v strace >/dev/null 2>&1 || missing+=(strace)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing system packages: ${missing[*]}" >&2

@@ -52,3 +52,47 @@ def test_the_reason_lies_beside_the_footage(tmp_path):
     path = write_reason(footage, "not a readable video\n\n")
     assert path == reason_path(footage) == tmp_path / "bad.mp4.error.txt"
     assert path.read_text() == "not a readable video\n"
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no second file system (/dev/shm) on this machine")
+def test_across_file_systems_the_target_is_synced_before_the_source_is_deleted(tmp_path):
+    """Issue #12, item 8: a power cut between the two must leave the footage somewhere."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("strace") is None:
+        pytest.fail("strace is not installed (make test installs it: scripts/system-deps.sh)")
+    source = Path("/dev/shm") / f"appliance-sync-{os.getpid()}.mp4"
+    source.write_bytes(b"footage" * 1000)
+    log = tmp_path / "strace.log"
+    script = (
+        "import sys; from pathlib import Path; from appliance.service.footage import move_no_clobber; "
+        "move_no_clobber(Path(sys.argv[1]), Path(sys.argv[2]))"
+    )
+    try:
+        subprocess.run(
+            [
+                "strace",
+                "-f",
+                "-y",
+                "-qq",
+                "-e",
+                "trace=fsync,unlink,unlinkat,rename",
+                "-o",
+                str(log),
+                sys.executable,
+                "-c",
+                script,
+                str(source),
+                str(tmp_path / "done"),
+            ],
+            check=True,
+        )
+    finally:
+        source.unlink(missing_ok=True)
+    lines = log.read_text().splitlines()
+    removed = next(i for i, line in enumerate(lines) if "unlink" in line and str(source) in line)
+    before = "\n".join(lines[:removed])
+    assert ".mp4.copying>" in before and f"<{tmp_path / 'done'}>" in before  # the copy, then its folder
+    assert any("fsync" in line and "/dev/shm" in line for line in lines[removed:])  # and the source's folder
