@@ -28,7 +28,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
     settings = settings_of(args).settings
     setup_logging(settings.service.log_level)
-    extractor = Extractor(settings.extract, motion=settings.motion)
+    extractor = Extractor(settings.extract, motion=settings.motion, scan=settings.scan)
     failures = 0
     for item in args.inputs:
         name = Path(item).name
@@ -37,7 +37,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         def progress(state: Progress, bar: tqdm = bar) -> None:
             if state.frames_total and bar.total != state.frames_total:
                 bar.total = state.frames_total
-            bar.n = state.frames_decoded
+            bar.n = state.frames_read
             bar.set_postfix(faces=state.faces, tracks=state.tracks, refresh=False)
             bar.refresh()
 

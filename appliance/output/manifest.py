@@ -107,6 +107,19 @@ class SourceRecord(Record):
     height: int = Field(ge=1)
 
 
+class ScanStats(Record):
+    """What the activity scan decided for this file (absent for stills and with the scan off)."""
+
+    mode: str = Field(description="`scan`: decoded where active, keyframes elsewhere; `decode-all`: every frame")
+    reason: str | None = Field(None, description="why every frame was decoded")
+    signal: str = Field(description="what showed activity: `bytes` (inter-frame bytes) or `qp` (slice quantiser)")
+    gops: int = Field(ge=0, description="keyframe intervals in the file")
+    active_s: float = Field(ge=0, description="seconds decoded in full")
+    active_stretches: int = Field(ge=0)
+    frames_decoded: int = Field(ge=0)
+    keyframes_checked: int = Field(ge=0, description="keyframes of still stretches decoded and compared")
+
+
 class Stats(Record):
     frames_decoded: int = Field(ge=0)
     frames_analysed: int = Field(ge=0)
@@ -115,6 +128,7 @@ class Stats(Record):
     frames_skipped_still: int = Field(ge=0)
     detections: int = Field(ge=0)
     wall_s: float = Field(ge=0)
+    scan: ScanStats | None = None
 
 
 class Manifest(Record):

@@ -1,7 +1,8 @@
 """The pipeline, top to bottom: footage in, one good crop per person and a manifest out.
 
-open -> for each analysed frame: where to look (motion) -> detect -> score -> track (keep each
-track's best shot) -> drop one-frame flickers -> write crops, manifest.json and faces.csv atomically.
+open -> scan the compressed stream for where anything happens (decoding nothing) -> for each frame
+decoded by that plan: where to look (motion) -> detect -> score -> track (keep each track's best
+shot) -> drop one-frame flickers -> write crops, manifest.json and faces.csv atomically.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Protocol
@@ -19,16 +20,17 @@ import numpy as np
 from .. import __version__
 from ..common.hashing import sha256_file
 from ..detect import Detector, Face, remove_duplicates
-from ..output.manifest import BestShot, Landmarks, Manifest, Quality, SourceRecord, Stats, TrackRecord
+from ..output.manifest import BestShot, Landmarks, Manifest, Quality, ScanStats, SourceRecord, Stats, TrackRecord
 from ..output.writer import ResultWriter
-from ..settings import ExtractSettings, MotionSettings
+from ..settings import ExtractSettings, MotionSettings, ScanSettings
 from .crops import align_face, crop_face
 from .enhance import enhance_crop
 from .finder import FaceFinder
 from .motion import MotionGate, MotionResult
 from .quality import score
+from .scan import ScanResult, scan
 from .track import Sighting, Track, Tracker
-from .video import Frame, SourceInfo, VideoSource, prefetch
+from .video import DecodePlan, Frame, SourceInfo, VideoSource, prefetch
 
 MIN_TRACK_DETECTIONS = 2  # in videos: a face seen in one analysed frame only is usually a false positive
 
@@ -48,6 +50,7 @@ class Progress:
     """What a running extraction reports: enough for a progress bar and a live preview."""
 
     frames_decoded: int = 0
+    frames_read: int = 0  # packets read: the position in the file
     frames_total: int = 0
     duration_s: float = 0.0  # of the footage, as declared (0: unknown)
     frames_analysed: int = 0
@@ -57,12 +60,27 @@ class Progress:
     frame: Frame | None = field(default=None, repr=False)
     frame_faces: list[Face] = field(default_factory=list, repr=False)
     searches: dict[SearchKind, int] = field(default_factory=lambda: dict.fromkeys(SearchKind, 0))
+    keyframes_checked: int = 0
+    scan: ScanResult | None = field(default=None, repr=False)
 
     @property
     def fraction(self) -> float:
         if self.frames_total <= 0:
             return 0.0
-        return min(self.frames_decoded / self.frames_total, 1.0)
+        return min(self.frames_read / self.frames_total, 1.0)
+
+    @property
+    def scan_summary(self) -> str:
+        """One line for the page: what the scan decided for this file."""
+        found = self.scan
+        if found is None:
+            return ""
+        if found.plan is None:
+            return f"decoding every frame: {found.reason}"
+        return (
+            f"activity scan: {found.active_stretches} active stretch(es), {found.active_s:.0f} s of "
+            f"{found.duration_s:.0f} s decoded; still parts checked at keyframes"
+        )
 
 
 @dataclass(frozen=True)
@@ -90,9 +108,11 @@ class Extractor:
         settings: ExtractSettings | None = None,
         detector: Detector | None = None,
         motion: MotionSettings | None = None,
+        scan: ScanSettings | None = None,
     ) -> None:
         self.settings = s = settings or ExtractSettings()
         self.motion = motion or MotionSettings()
+        self.scan = scan or ScanSettings()
         self.detector = detector or Detector(s.backend, s.min_face, s.threads)
         if detector is not None and detector.settings.min_face != s.min_face:
             self.detector = detector.with_min_face(s.min_face)
@@ -115,8 +135,14 @@ class Extractor:
         source = VideoSource(path, self.settings.max_frame_pixels)
         with source, ResultWriter(out_root, stem or Path(path).stem) as writer:
             digest = digest or sha256_file(path)
-            state = Progress(frames_total=source.info.frames, duration_s=source.info.duration_s)
-            tracks = self._analyse(source, writer, state, started, progress, cancel)
+            scanned = scan(source, self.scan.keyframe_s) if self.scan.enabled and not source.info.is_image else None
+            if scanned is not None and scanned.frames and not source.info.frames:
+                # a raw stream declares no length: the packets counted give it (a declared count is kept,
+                # so that a truncated file is still found out)
+                source.info = replace(source.info, frames=scanned.frames, duration_s=scanned.frames / source.info.fps)
+            state = Progress(frames_total=source.info.frames, duration_s=source.info.duration_s, scan=scanned)
+            plan = scanned.plan if scanned is not None else None
+            tracks = self._analyse(source, writer, state, started, progress, cancel, plan)
             manifest = self._manifest(writer, tracks, source, digest, state, time.monotonic() - started)
             writer.manifest(manifest)
             output = writer.commit()
@@ -130,23 +156,26 @@ class Extractor:
         started: float,
         progress: Callable[[Progress], None] | None,
         cancel: CancelToken | None,
+        plan: DecodePlan | None,
     ) -> list[Track]:
         """Every analysed frame through motion, detection and tracking; the tracks worth keeping."""
         tracker = Tracker()
         gate = MotionGate(min_face=self.settings.min_face) if self.motion.enabled and not source.info.is_image else None
         last_full = -1e9
-        for frame in prefetch(source.frames(self.settings.fps)):
+        for frame in prefetch(source.frames(self.settings.fps, plan)):
             if cancel is not None and cancel.is_set():
                 raise Cancelled(str(source.path))
-            motion = gate.update(frame.image) if gate is not None else None
-            due = frame.time_s - last_full >= (self.motion.full_every_s if tracker.active else self.motion.refresh_s)
-            kind, faces, looked = self._search(frame.image, motion, due)
+            motion = gate.update(frame) if gate is not None else None
+            kind, faces, looked = self._search(
+                frame, motion, frame.time_s - last_full >= self._full_every(frame, tracker)
+            )
             state.searches[kind] += 1
+            state.keyframes_checked += frame.still
             if kind is SearchKind.FULL:
                 last_full = frame.time_s
             if kind is not SearchKind.SKIPPED:
                 self._track(tracker, writer, frame, faces, looked)
-            state.frames_decoded = source.decoded
+            state.frames_decoded, state.frames_read = source.decoded, source.read
             state.frames_analysed += 1
             state.faces += len(faces)
             state.tracks = len(tracker.active) + len(tracker.finished)
@@ -154,21 +183,28 @@ class Extractor:
             state.frame, state.frame_faces = frame, faces
             if progress is not None:
                 progress(state)
-        state.frames_decoded = source.decoded
+        state.frames_decoded, state.frames_read = source.decoded, source.read
         min_hits = MIN_TRACK_DETECTIONS if state.frames_analysed > 1 else 1
         return [t for t in tracker.close() if t.detections >= min_hits]
 
+    def _full_every(self, frame: Frame, tracker: Tracker) -> float:
+        """How long a frame may go without a full-frame pass: in still stretches the people tracked are
+        standing still (the scan saw nothing move), so they need none; elsewhere as motion gating says."""
+        if frame.still:
+            return self.scan.refresh_s
+        return self.motion.full_every_s if tracker.active else self.motion.refresh_s
+
     def _search(
-        self, image: np.ndarray, motion: MotionResult | None, due: bool
+        self, frame: Frame, motion: MotionResult | None, due: bool
     ) -> tuple[SearchKind, list[Face], list[Region] | None]:
         """Where to look in this frame: everywhere, where it moves, or nowhere.
 
         Returns the kind, the faces, and the regions searched (None: the whole frame).
         """
         if motion is None or motion.full_frame or due:
-            return SearchKind.FULL, self.finder.find(image), None
+            return SearchKind.FULL, self.finder.find(frame.image), None
         if motion.moving:
-            return SearchKind.REGIONS, self.detect_regions(image, motion.regions), motion.regions
+            return SearchKind.REGIONS, self.detect_regions(frame.image, motion.regions), motion.regions
         return SearchKind.SKIPPED, [], []
 
     def detect_regions(self, image: np.ndarray, regions: list[Region]) -> list[Face]:
@@ -209,7 +245,11 @@ class Extractor:
             source=source_record(info, digest, state.frames_decoded),
             backend=self.detector.backend,
             enhanced_frames=self.finder.enhanced_frames,
-            settings={**self.settings.model_dump(mode="json"), "motion": self.motion.model_dump(mode="json")},
+            settings={
+                **self.settings.model_dump(mode="json"),
+                "motion": self.motion.model_dump(mode="json"),
+                "scan": self.scan.model_dump(mode="json"),
+            },
             stats=Stats(
                 frames_decoded=state.frames_decoded,
                 frames_analysed=state.frames_analysed,
@@ -218,8 +258,24 @@ class Extractor:
                 frames_skipped_still=searches[SearchKind.SKIPPED],
                 detections=state.faces,
                 wall_s=round(wall, 3),
+                scan=self._scan_stats(state),
             ),
             tracks=[self._write_track(writer, number, track) for number, track in enumerate(tracks, start=1)],
+        )
+
+    def _scan_stats(self, state: Progress) -> ScanStats | None:
+        found = state.scan
+        if found is None:
+            return None
+        return ScanStats(
+            mode=found.mode,
+            reason=found.reason,
+            signal=found.signal,
+            gops=found.gops,
+            active_s=round(found.active_s, 3),
+            active_stretches=found.active_stretches,
+            frames_decoded=state.frames_decoded,
+            keyframes_checked=state.keyframes_checked,
         )
 
     def _write_track(self, writer: ResultWriter, number: int, track: Track) -> TrackRecord:

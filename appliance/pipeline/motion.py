@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .video import Frame
+
 BUCKETS = (96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)  # region sides, so crop shapes repeat
 MIN_FACE_PADDING = 1.5  # a moving box grows by at least this many minimum faces on each side
 BLUR_KERNEL = (5, 5)
@@ -47,14 +49,18 @@ class MotionGate:
         self._scale = 1.0
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 
-    def _small(self, frame: np.ndarray) -> np.ndarray:
-        height, width = frame.shape[:2]
+    def _small(self, frame: np.ndarray | Frame) -> np.ndarray:
+        """The frame grey at the analysis width, blurred; from a decoded frame FFmpeg scales it directly."""
+        width, height = frame.size if isinstance(frame, Frame) else (frame.shape[1], frame.shape[0])
         self._scale = min(1.0, self.settings.width / width)
         size = (max(int(width * self._scale), 1), max(int(height * self._scale), 1))
-        grey = cv2.cvtColor(cv2.resize(frame, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+        if isinstance(frame, Frame):
+            grey = frame.grey(size[0])
+        else:
+            grey = cv2.cvtColor(cv2.resize(frame, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
         return cv2.GaussianBlur(grey, BLUR_KERNEL, 0).astype(np.float32)
 
-    def update(self, frame: np.ndarray) -> MotionResult:
+    def update(self, frame: np.ndarray | Frame) -> MotionResult:
         s = self.settings
         small = self._small(frame)
         if self._background is None or self._background.shape != small.shape:
@@ -73,7 +79,7 @@ class MotionGate:
         boxes = [(x, y, x + w, y + h) for x, y, w, h, area in stats[1:count] if area >= min_pixels]
         if not boxes:
             return MotionResult(False, False, changed_fraction=changed)
-        height, width = frame.shape[:2]
+        width, height = frame.size if isinstance(frame, Frame) else (frame.shape[1], frame.shape[0])
         regions = merge_boxes([self._to_frame(b, width, height) for b in boxes])
         regions = merge_boxes([bucket_region(*r, width, height) for r in regions])
         covered = sum((x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in regions) / float(width * height)

@@ -1,43 +1,93 @@
-"""Frames with timestamps from video files and still images, at an analysis rate.
+"""Frames with timestamps from video files and still images: one reader (PyAV, FFmpeg's libraries).
 
-Frames that are not analysed are only ``grab()``-ed (demuxed and decoded just enough to advance),
-never converted to images, so a 5 fps analysis of 25 fps footage costs a fraction of a full decode.
+Three ways to read a video, all from this class:
+
+- :meth:`VideoSource.packets`: every packet's time, size and keyframe flag, decoding nothing (the
+  activity scan, ~1000x real time);
+- :meth:`VideoSource.frames` with no plan: every frame decoded, a few per second analysed;
+- with a :class:`DecodePlan`: active stretches decoded as above, still stretches only at their
+  keyframes (a keyframe decodes alone), at most one every ``keyframe_every_s``.
+
+Frames are handed over as decoded; the pixels a step needs are made on demand (a small grey picture
+for the motion gate, the full BGR image only when detection runs), so a frame nobody looks at
+closely costs its decode and little else.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import queue
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import av
 import cv2
 import numpy as np
 
+log = logging.getLogger("appliance.video")
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-RAW_STREAM_FPS = 25.0  # raw .h264/.h265 streams carry no container timing
+# FFmpeg demuxers the appliance opens: recording containers and raw camera streams. Playlists and
+# other indirections (hls, concat, ...) are refused: a crafted one could make FFmpeg read other files.
+CONTAINER_FORMATS = "mov,matroska,avi,mpegts,h264,hevc,mpeg,mpegvideo,flv,asf,dhav,mjpeg"
+RAW_STREAM_FPS = 25.0  # a raw stream that declares no rate at all
 MAX_FPS = 1000.0  # a declared rate above this is nonsense: treated as unknown
 # a video that ends before this fraction of the frames it declares is truncated (more than a few
 # frames declared: short clips often miscount by one or two)
 TRUNCATION_FRACTION = 0.9
 TRUNCATION_MIN_FRAMES = 10
 DEFAULT_MAX_PIXELS = 36_000_000  # see the max_frame_pixels setting
-PREFETCH_DEPTH = 4  # decoded frames waiting for the detector (6 MB each at 1080p)
+PREFETCH_DEPTH = 4  # decoded frames waiting for the detector
+PACKET_HEAD_BYTES = 4096  # of each packet, when its headers are wanted (the scan's slice QP)
 
 
 class InputError(Exception):
     """An input that cannot be read as footage; the message says why, for the operator."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Frame:
+    """A frame: its number, its time, and its pixels made on demand from the decoded picture."""
+
     index: int  # frame number in the source, from 0
     time_s: float  # presentation time in seconds
-    image: np.ndarray  # BGR uint8
+    decoded: av.VideoFrame | None = field(default=None, repr=False)
+    still: bool = False  # a keyframe checked in a still stretch (the activity scan saw nothing there)
+    given: np.ndarray | None = field(default=None, repr=False)  # a still image's pixels
+
+    @cached_property
+    def image(self) -> np.ndarray:
+        """BGR uint8, full size."""
+        if self.given is not None:
+            return self.given
+        if self.decoded is None:
+            raise ValueError("a frame with no pixels")
+        return self.decoded.to_ndarray(format="bgr24")
+
+    @property
+    def size(self) -> tuple[int, int]:
+        if self.given is not None:
+            return self.given.shape[1], self.given.shape[0]
+        if self.decoded is None:
+            raise ValueError("a frame with no pixels")
+        return self.decoded.width, self.decoded.height
+
+    def grey(self, width: int) -> np.ndarray:
+        """A grey picture ``width`` wide (aspect kept), scaled by FFmpeg straight from the decoded planes."""
+        w, h = self.size
+        height = max(int(h * width / w), 1)
+        if self.decoded is not None and "image" not in self.__dict__:
+            picture = self.decoded.reformat(width=width, height=height, format="gray", interpolation="AREA")
+            return picture.to_ndarray()
+        small = cv2.resize(self.image, (width, height), interpolation=cv2.INTER_AREA)
+        return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
 
 
 @dataclass(frozen=True)
@@ -47,8 +97,31 @@ class SourceInfo:
     height: int
     fps: float
     frames: int  # as declared by the container (0 if unknown)
-    duration_s: float
+    duration_s: float  # as declared (0 if unknown)
     is_image: bool
+    codec: str = ""
+
+
+@dataclass(frozen=True)
+class PacketInfo:
+    """One compressed frame, as the demuxer gives it: no decoding."""
+
+    index: int  # in decode order
+    time_s: float  # presentation time (estimated from the index where the stream has none)
+    size: int
+    keyframe: bool
+    head: bytes | None = None  # the packet's first bytes, only when asked for (slice headers)
+
+
+@dataclass(frozen=True)
+class DecodePlan:
+    """Where to decode everything: time ranges (start, end) in seconds; elsewhere keyframes only."""
+
+    active: tuple[tuple[float, float], ...]
+    keyframe_every_s: float
+
+    def is_active(self, time_s: float) -> bool:
+        return any(start <= time_s < end for start, end in self.active)
 
 
 def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
@@ -59,27 +132,31 @@ def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
         )
 
 
-def analysis_step(fps: float, rate: float | None) -> int:
-    """Analyse every ``step``-th frame to get about ``rate`` frames per second (None = all)."""
-    if not rate or rate <= 0 or fps <= 0:
-        return 1
-    return max(1, round(fps / rate))
+RAW_FORMATS = ("h264", "hevc", "mpegvideo", "mjpeg")  # elementary streams: no container timing
+
+
+def _rate(stream: Any, raw: bool) -> float:
+    """Frames per second: the container's; for a raw stream, the rate its own headers give (the
+    demuxer otherwise assumes 25); else 25."""
+    rates = (stream.guessed_rate, stream.average_rate) if raw else (stream.average_rate, stream.guessed_rate)
+    for rate in (*rates, stream.base_rate):
+        if rate and 0 < float(rate) <= MAX_FPS and math.isfinite(float(rate)):
+            return float(rate)
+    return RAW_STREAM_FPS
 
 
 class VideoSource:
-    """An opened video file or still image; iterate :meth:`frames` once."""
+    """An opened video file or still image. :meth:`frames` may be iterated once, :meth:`packets` any time."""
 
     def __init__(self, path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise InputError(f"{self.path}: not a file")
-        size = self.path.stat().st_size
-        if size == 0:
+        if self.path.stat().st_size == 0:
             raise InputError(f"{self.path.name}: empty file (0 bytes)")
-        self._capture: cv2.VideoCapture | None = None
         self._image: np.ndarray | None = None
-        self.decoded = 0  # frames read so far, analysed or not
-        self._fd: int | None = None
+        self.decoded = 0  # frames decoded so far
+        self.read = 0  # packets read so far (every frame passes, decoded or not)
         if self.path.suffix.lower() in IMAGE_SUFFIXES:
             # read by Python, decoded from memory: OpenCV crashes on file names that are not UTF-8
             self._image = cv2.imdecode(np.fromfile(self.path, np.uint8), cv2.IMREAD_COLOR)
@@ -89,44 +166,32 @@ class VideoSource:
             _check_size(self.path, w, h, max_pixels)
             self.info = SourceInfo(str(self.path), w, h, 0.0, 1, 0.0, True)
             return
-        cap = cv2.VideoCapture(self._ffmpeg_name(), cv2.CAP_FFMPEG)
-        if not cap.isOpened():
-            cap.release()
-            raise InputError(f"{self.path.name}: not a readable video (FFmpeg could not open it)")
-        w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        if not math.isfinite(fps) or fps <= 0 or fps > MAX_FPS:
-            fps = RAW_STREAM_FPS
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        count = max(count, 0)
-        if w <= 0 or h <= 0:
-            cap.release()
-            raise InputError(f"{self.path.name}: no video stream")
-        try:
+        with self._open() as container:
+            stream = container.streams.video[0]
+            codec = stream.codec_context
+            w, h = codec.width, codec.height
+            if w <= 0 or h <= 0:
+                raise InputError(f"{self.path.name}: no picture size in the video stream")
             _check_size(self.path, w, h, max_pixels)
-        except InputError:
-            cap.release()
-            raise
-        self._capture = cap
-        self.info = SourceInfo(str(self.path), w, h, fps, count, count / fps if count else 0.0, False)
+            fps = _rate(stream, container.format.name in RAW_FORMATS)
+            count = max(int(stream.frames or 0), 0)
+            duration = _duration(stream, container)
+        self.info = SourceInfo(str(self.path), w, h, fps, count, duration or (count / fps if count else 0.0), False,
+                               codec.name)  # fmt: skip
 
-    def _ffmpeg_name(self) -> str:
-        """The name FFmpeg opens: the path, or the open file's /proc name when the path is not UTF-8."""
+    def _open(self) -> Any:
         try:
-            str(self.path).encode("utf-8")
-            return str(self.path)
-        except UnicodeEncodeError:
-            self._fd = os.open(self.path, os.O_RDONLY)
-            return f"/proc/self/fd/{self._fd}"
+            container = av.open(str(self.path), container_options={"format_whitelist": CONTAINER_FORMATS})
+        except (av.error.FFmpegError, ValueError) as exc:
+            why = getattr(exc, "strerror", None) or str(exc)
+            raise InputError(f"{self.path.name}: not a readable video (FFmpeg could not open it: {why})") from None
+        if not container.streams.video:
+            container.close()
+            raise InputError(f"{self.path.name}: no video stream")
+        return container
 
     def close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        """Nothing stays open between reads; kept for ``with``."""
 
     def __enter__(self) -> VideoSource:
         return self
@@ -134,36 +199,153 @@ class VideoSource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def frames(self, rate: float | None = 5.0) -> Iterator[Frame]:
-        """Analysed frames in order; :attr:`decoded` counts every frame read, skipped or not."""
+    # -- packets, decoding nothing ------------------------------------------------------------
+    def extradata(self) -> bytes | None:
+        """The codec's configuration record (H.264 in MP4: the ``avcC`` with the parameter sets)."""
         if self._image is not None:
-            self.decoded = 1
-            yield Frame(0, 0.0, self._image)
+            return None
+        with self._open() as container:
+            data = container.streams.video[0].codec_context.extradata
+        return bytes(data) if data else None
+
+    def packets(self, with_head: bool = False) -> Iterator[PacketInfo]:
+        """Every packet of the video stream in decode order: time, size, keyframe flag (and first bytes)."""
+        if self._image is not None:
             return
-        cap = self._capture
-        if cap is None:
-            raise InputError(f"{self.path.name}: already closed")
-        step = analysis_step(self.info.fps, rate)
-        index = 0
-        while True:
-            if not cap.grab():
-                break
-            self.decoded += 1
-            if index % step == 0:
-                ok, image = cap.retrieve()
-                if not ok or image is None:
-                    break
-                msec = cap.get(cv2.CAP_PROP_POS_MSEC)
-                time_s = msec / 1000.0 if msec and msec > 0 and math.isfinite(msec) else index / self.info.fps
-                if index == 0:
-                    time_s = 0.0
-                yield Frame(index, time_s, image)
-            index += 1
-        if self.decoded == 0:
+        with self._open() as container:
+            stream = container.streams.video[0]
+            base = float(stream.time_base) if stream.time_base else 0.0
+            start = _start_s(stream)
+            index = 0
+            try:
+                for packet in container.demux(stream):
+                    if packet.size == 0:
+                        continue
+                    time_s = (packet.pts * base - start) if packet.pts is not None else index / self.info.fps
+                    head = bytes(memoryview(packet)[:PACKET_HEAD_BYTES]) if with_head else None
+                    yield PacketInfo(index, time_s, packet.size, bool(packet.is_keyframe), head)
+                    index += 1
+            except av.error.FFmpegError as exc:
+                log.warning("%s: reading stopped after %d packets: %s", self.path.name, index, exc)
+
+    # -- frames -------------------------------------------------------------------------------
+    def frames(self, rate: float | None = 5.0, plan: DecodePlan | None = None) -> Iterator[Frame]:
+        """The frames to analyse, in order: about ``rate`` a second (None: all) where decoding everything,
+        and the checked keyframes of still stretches."""
+        if self._image is not None:
+            self.decoded = self.read = 1
+            yield Frame(0, 0.0, given=self._image)
+            return
+        with self._open() as container:
+            yield from _Decoder(self, container, rate, plan).frames()
+        if self.read == 0 or self.decoded == 0:
             raise InputError(f"{self.path.name}: no frame could be decoded (corrupt or unsupported video)")
         declared = self.info.frames
-        if declared > TRUNCATION_MIN_FRAMES and self.decoded < TRUNCATION_FRACTION * declared:
-            raise InputError(f"{self.path.name}: truncated or corrupt: decoded {self.decoded} of {declared} frames")
+        if declared > TRUNCATION_MIN_FRAMES and self.read < TRUNCATION_FRACTION * declared:
+            raise InputError(f"{self.path.name}: truncated or corrupt: read {self.read} of {declared} frames")
+
+
+class _Decoder:
+    """One pass over the packets: decodes what the plan asks for, yields the frames to analyse."""
+
+    def __init__(self, source: VideoSource, container: Any, rate: float | None, plan: DecodePlan | None) -> None:
+        self.source = source
+        self.container = container
+        self.stream = container.streams.video[0]
+        self.stream.thread_type = "AUTO"
+        self.codec = self.stream.codec_context
+        self.fps = source.info.fps
+        self.base = float(self.stream.time_base) if self.stream.time_base else 0.0
+        self.start = _start_s(self.stream)
+        self.interval = 1.0 / rate if rate else 0.0
+        self.plan = plan
+        self.next_analysis = 0.0
+        self.next_check = 0.0
+        self.output_base = 0  # display index of the first frame since the decoder was last restarted
+        self.outputs = 0
+
+    def frames(self) -> Iterator[Frame]:
+        index = 0
+        decoding = True  # feeding the decoder contiguous packets (not skipping)
+        try:
+            for packet in self.container.demux(self.stream):
+                if packet.size == 0:
+                    continue
+                self.source.read += 1
+                time_s = self._packet_time(packet, index)
+                active = self.plan is None or self.plan.is_active(time_s)
+                if not active:
+                    if decoding:  # leaving an active stretch: finish its frames
+                        yield from self._drain()
+                        decoding = False
+                    if packet.is_keyframe and time_s >= self.next_check:
+                        self.next_check = time_s + self.plan.keyframe_every_s  # type: ignore[union-attr]
+                        self.output_base = index
+                        yield from self._decode(packet, still=True)
+                        yield from self._drain(still=True)
+                elif decoding or packet.is_keyframe:
+                    if not decoding:
+                        self.output_base, decoding = index, True
+                    yield from self._decode(packet)
+                index += 1
+            if decoding:
+                yield from self._drain()
+        except av.error.FFmpegError as exc:
+            log.warning("%s: reading stopped after %d packets: %s", self.source.path.name, index, exc)
+
+    def _packet_time(self, packet: Any, index: int) -> float:
+        if packet.pts is not None:
+            return float(packet.pts * self.base - self.start)
+        return index / self.fps
+
+    def _decode(self, packet: Any, still: bool = False) -> Iterator[Frame]:
+        try:
+            decoded = self.codec.decode(packet)
+        except av.error.InvalidDataError:
+            return  # a damaged packet: FFmpeg conceals what it can in the frames that follow
+        for picture in decoded:
+            yield from self._emit(picture, still)
+
+    def _drain(self, still: bool = False) -> Iterator[Frame]:
+        """Everything the decoder still holds, then a fresh start (the next packet may be far ahead)."""
+        try:
+            for picture in self.codec.decode(None):
+                yield from self._emit(picture, still)
+        except av.error.FFmpegError:
+            pass
+        self.codec.flush_buffers()
+        self.outputs = 0
+
+    def _emit(self, picture: av.VideoFrame, still: bool) -> Iterator[Frame]:
+        self.source.decoded += 1
+        index = self.output_base + self.outputs
+        self.outputs += 1
+        if picture.pts is not None and self.base:
+            time_s = float(picture.pts * self.base - self.start)
+            index = max(int(round(time_s * self.fps)), 0)
+        else:
+            time_s = index / self.fps
+        if still:
+            yield Frame(index, time_s, picture, still=True)
+            return
+        tolerance = 0.5 / self.fps
+        if time_s + tolerance >= self.next_analysis:
+            self.next_analysis = max(self.next_analysis + self.interval, time_s + self.interval)
+            yield Frame(index, time_s, picture)
+
+
+def _start_s(stream: Any) -> float:
+    if stream.start_time is not None and stream.time_base:
+        return float(stream.start_time * stream.time_base)
+    return 0.0
+
+
+def _duration(stream: Any, container: Any) -> float:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return float(Fraction(container.duration, av.time_base))
+    return 0.0
 
 
 T = TypeVar("T")
@@ -174,7 +356,7 @@ def prefetch(items: Iterable[T], depth: int = PREFETCH_DEPTH) -> Iterator[T]:
     """Iterate ``items`` in a background thread, ``depth`` ahead.
 
     Decoding (FFmpeg) and detection (LiteRT, TensorFlow) both release the GIL, so on two cores the
-    frames skipped between analysed ones are decoded while the previous frame is being analysed.
+    frames between analysed ones are decoded while the previous frame is being analysed.
     Exceptions reach the consumer; closing the iterator early stops the thread.
     """
     buffer: queue.Queue = queue.Queue(maxsize=depth)

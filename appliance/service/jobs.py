@@ -59,6 +59,7 @@ class Job:
     source: str | None = None  # where it was in the inbox
     retry_at: float | None = None  # not to be taken before this time (waiting out a full disk)
     waits: int = 0  # times it was put back to wait, in a row
+    detail: str | None = None  # what the worker says it is doing (the activity scan's decision)
 
     def __post_init__(self) -> None:
         self.state = JobState(self.state)
@@ -96,7 +97,14 @@ class JobStore(Protocol):
     def mark_duplicate(self, job_id: int, of: int, path: str) -> None: ...
     def claim(self, worker: int) -> Job | None: ...
     def progress(
-        self, job_id: int, progress: float, faces: int, frames: int, fps: float, eta_s: float | None
+        self,
+        job_id: int,
+        progress: float,
+        faces: int,
+        frames: int,
+        fps: float,
+        eta_s: float | None,
+        detail: str | None = None,
     ) -> None: ...
     def finish(self, job_id: int, path: str, output: str, faces: int, frames: int = 0) -> None: ...
     def fail(self, job_id: int, path: str, error: str) -> None: ...

@@ -84,7 +84,7 @@ def worker_main(settings: Settings, worker_id: int, stop: StopFlag) -> None:
     _stop_with_parent(stop)
     layout = StateLayout(settings.service.state_dir)
     store = SqliteJobStore(layout.database)
-    extractor = Extractor(settings.extract, motion=settings.motion)
+    extractor = Extractor(settings.extract, motion=settings.motion, scan=settings.scan)
     limit_address_space(settings.service.worker_memory_mb)  # after the nets are loaded: they map a lot once
     log.info("worker %d ready (backend %s)", worker_id, extractor.detector.backend)
     worker = Worker(settings.service, layout, worker_id, store, extractor, stop)
@@ -182,7 +182,7 @@ class Worker:
             fraction = state.fraction
             eta = elapsed * (1 - fraction) / fraction if fraction > MIN_FRACTION_FOR_ETA else None
             fps = state.frames_analysed / elapsed
-            self.store.progress(job.id, fraction, state.tracks, state.frames_analysed, fps, eta)
+            self.store.progress(job.id, fraction, state.tracks, state.frames_analysed, fps, eta, state.scan_summary)
             if state.frame is not None:
                 self._write_preview(preview_image(state.frame, state.frame_faces))
 

@@ -77,6 +77,20 @@ class MotionSettings(Section):
     refresh_s: float = Field(30.0, gt=0, description="a full-frame pass at least this often, whatever moves")
 
 
+class ScanSettings(Section):
+    """The activity scan: find where something happens from the compressed stream, decode only there."""
+
+    prefix = "scan_"
+    commands = ("extract", "serve")
+    enabled: bool = Field(
+        True, description="scan videos before decoding; off: decode every frame", json_schema_extra={"flat": "scan"}
+    )
+    keyframe_s: float = Field(
+        4.0, gt=0, description="in still stretches, a keyframe is decoded and compared at most this often"
+    )
+    refresh_s: float = Field(300.0, gt=0, description="in still stretches, a full-frame detection at least this often")
+
+
 class ServiceSettings(Section):
     """Where footage and results live, and how the service takes files and runs workers."""
 
@@ -198,6 +212,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     extract: ExtractSettings = ExtractSettings()
     motion: MotionSettings = MotionSettings()
+    scan: ScanSettings = ScanSettings()
     service: ServiceSettings = ServiceSettings()
     web: WebSettings = WebSettings()
     retention: RetentionSettings = RetentionSettings()

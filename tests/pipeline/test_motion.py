@@ -12,7 +12,7 @@ import pytest
 
 from appliance.pipeline.extract import Extractor
 from appliance.pipeline.motion import MotionGate, bucket_region, merge_boxes
-from appliance.settings import ExtractSettings
+from appliance.settings import ExtractSettings, ScanSettings
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow  # whole clips, real processes or model conversion
@@ -57,7 +57,8 @@ def write_clip(path, scene, sprite, positions):
 
 @pytest.fixture(scope="module")
 def extractor(tflite_detector):
-    return Extractor(ExtractSettings(backend="tflite"), detector=tflite_detector)
+    """Every frame decoded (the activity scan off): these tests are about motion gating alone."""
+    return Extractor(ExtractSettings(backend="tflite"), detector=tflite_detector, scan=ScanSettings(enabled=False))
 
 
 def test_a_still_scene_runs_no_detection_after_the_first_frame(extractor, scene, face_sprite, tmp_path):

@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     frames_analysed INTEGER NOT NULL DEFAULT 0, analysis_fps REAL NOT NULL DEFAULT 0, eta_s REAL,
     attempts INTEGER NOT NULL DEFAULT 0, worker INTEGER,
     created REAL NOT NULL, started REAL, finished REAL, updated REAL NOT NULL, duplicate_of INTEGER,
-    source BLOB, retry_at REAL, waits INTEGER NOT NULL DEFAULT 0
+    source BLOB, retry_at REAL, waits INTEGER NOT NULL DEFAULT 0, detail TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);
 CREATE INDEX IF NOT EXISTS jobs_sha ON jobs(sha256, state);
@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 BUSY_TIMEOUT_S = 30
-MIGRATED_COLUMNS = ("source BLOB", "retry_at REAL")  # added after the first release
+# columns added since the first release, for databases made before them
+ADDED_COLUMNS = {"source": "BLOB", "retry_at": "REAL", "waits": "INTEGER NOT NULL DEFAULT 0", "detail": "TEXT"}
 
 R, Q, P, D, F, DUP = (state.value for state in JobState)
 PATH_COLUMNS = ("path", "source")
@@ -65,7 +66,13 @@ class SqliteJobStore:
         """Bring a database made by an earlier version up to this schema (new states, new columns)."""
         db = self._db()
         row = db.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name='jobs'").fetchone()
-        if row is None or f"'{R}'" in row["sql"]:
+        if row is None:
+            return
+        old = [r["name"] for r in db.execute("PRAGMA table_info(jobs)")]
+        for column, kind in ADDED_COLUMNS.items():
+            if column not in old:
+                db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
+        if f"'{R}'" in row["sql"]:
             return
         old = [r["name"] for r in db.execute("PRAGMA table_info(jobs)")]
         db.execute("BEGIN IMMEDIATE")
@@ -185,12 +192,21 @@ class SqliteJobStore:
             )
             return self._job(db.execute("SELECT * FROM jobs WHERE id=?", (row["id"],)).fetchone())
 
-    def progress(self, job_id: int, progress: float, faces: int, frames: int, fps: float, eta_s: float | None) -> None:
+    def progress(
+        self,
+        job_id: int,
+        progress: float,
+        faces: int,
+        frames: int,
+        fps: float,
+        eta_s: float | None,
+        detail: str | None = None,
+    ) -> None:
         with self._tx() as db:
             db.execute(
-                "UPDATE jobs SET progress=?, faces=?, frames_analysed=?, analysis_fps=?, eta_s=?, updated=? "
+                "UPDATE jobs SET progress=?, faces=?, frames_analysed=?, analysis_fps=?, eta_s=?, updated=?, detail=? "
                 "WHERE id=? AND state=?",
-                (progress, faces, frames, fps, eta_s, time.time(), job_id, P),
+                (progress, faces, frames, fps, eta_s, time.time(), detail, job_id, P),
             )
 
     def finish(self, job_id: int, path: str, output: str, faces: int, frames: int = 0) -> None:

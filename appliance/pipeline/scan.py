@@ -1,0 +1,184 @@
+"""The activity scan: where anything happens, read from the compressed stream before decoding anything.
+
+A still camera's encoder spends few bytes on the frames between keyframes while nothing moves and
+many when something does. Per GOP (keyframe to keyframe), the inter-frame (P/B) bytes per second
+are compared with a local baseline: a low quantile of the neighbouring GOPs' rates on both sides,
+so slow rate-control drift and day/night bitrate changes do not matter. A GOP well above it is
+active. An encoder held at a constant bitrate hides motion in the bytes; it shows it in the
+quantiser instead, so for such H.264 streams the mean slice QP is read from the slice headers and
+compared the same way (:mod:`appliance.pipeline.h264`). Active GOPs get one GOP of margin on each
+side and short gaps between them are closed; the rest of the file is still.
+
+Some files cannot be judged this way, and are decoded whole, saying why (``reason``): all-intra
+footage (every frame a keyframe), a stream too short to have a baseline, activity over most of
+the file, a constant bitrate whose quantiser cannot be read, unreadable packets.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import h264
+from .video import DecodePlan, PacketInfo, VideoSource
+
+log = logging.getLogger("appliance.scan")
+
+MIN_GOPS = 6  # fewer keyframe intervals than this give no baseline: decode everything
+NEIGHBOURS = 8  # GOPs on each side that make a GOP's baseline
+BASELINE_QUANTILE = 0.25
+ACTIVE_RATIO = 1.6  # inter-frame bytes per second above this multiple of the baseline: something moves
+ACTIVE_FLOOR = 0.002  # ... and above this fraction of the stream's mean bytes per second (noise on silence)
+QP_RISE = 3.0  # mean slice QP this much above its baseline: something moves (constant bitrate)
+CBR_VARIATION = 0.15  # per-GOP byte rates varying less than this (coefficient of variation) ...
+CBR_INTER_SHARE = 0.5  # ... with inter frames carrying at least this share: a constant-bitrate encoder
+MERGE_GAP_GOPS = 2  # still gaps of up to this many GOPs between active ones are decoded too
+MOSTLY_ACTIVE = 0.6  # activity over more of the file than this: decoding everything costs the same
+
+
+@dataclass
+class Gop:
+    start_s: float
+    end_s: float
+    key_bytes: int = 0
+    inter_bytes: int = 0
+    frames: int = 0
+    qps: list[float] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        return max(self.end_s - self.start_s, 1e-3)
+
+    @property
+    def inter_rate(self) -> float:
+        return self.inter_bytes / self.duration_s
+
+    @property
+    def qp(self) -> float | None:
+        return float(np.mean(self.qps)) if self.qps else None
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What the scan found and decided; ``plan`` is None when the file is decoded whole (``reason`` says why)."""
+
+    plan: DecodePlan | None
+    reason: str | None
+    signal: str  # "bytes" or "qp"
+    gops: int
+    frames: int  # packets counted: the file's real frame count
+    duration_s: float
+    active_s: float
+    active_stretches: int
+
+    @property
+    def mode(self) -> str:
+        return "scan" if self.plan is not None else "decode-all"
+
+
+def group_gops(packets: Iterable[PacketInfo], fps: float, read_qp: h264.SliceQp | None = None) -> list[Gop]:
+    """Packets into GOPs (keyframe to keyframe, any length), with byte counts and (optionally) slice QPs."""
+    gops: list[Gop] = []
+    last_time = 0.0
+    for packet in packets:
+        if packet.keyframe or not gops:
+            if gops:
+                gops[-1].end_s = packet.time_s
+            gops.append(Gop(packet.time_s, packet.time_s))
+        gop = gops[-1]
+        gop.frames += 1
+        if packet.keyframe:
+            gop.key_bytes += packet.size
+        else:
+            gop.inter_bytes += packet.size
+            if read_qp is not None and packet.head is not None:
+                qp = read_qp(packet.head)
+                if qp is not None:
+                    gop.qps.append(qp)
+        last_time = max(last_time, packet.time_s)
+    if gops:
+        gops[-1].end_s = max(last_time + 1.0 / fps, gops[-1].start_s + 1.0 / fps)
+    return gops
+
+
+def local_baseline(values: np.ndarray, neighbours: int = NEIGHBOURS, quantile: float = BASELINE_QUANTILE) -> np.ndarray:
+    """Per position, a low quantile of the values around it (both sides)."""
+    out = np.empty_like(values)
+    for i in range(len(values)):
+        window = values[max(0, i - neighbours) : i + neighbours + 1]
+        out[i] = np.quantile(window, quantile)
+    return out
+
+
+def looks_constant_bitrate(gops: list[Gop]) -> bool:
+    rates = np.array([(g.key_bytes + g.inter_bytes) / g.duration_s for g in gops[1:-1] or gops])
+    inter_share = sum(g.inter_bytes for g in gops) / max(sum(g.key_bytes + g.inter_bytes for g in gops), 1)
+    variation = float(rates.std() / max(rates.mean(), 1e-9))
+    return variation < CBR_VARIATION and inter_share >= CBR_INTER_SHARE
+
+
+def active_gops(gops: list[Gop], signal: str) -> np.ndarray:
+    """Which GOPs show activity by ``signal``; a boolean per GOP."""
+    if signal == "qp":
+        qp = np.array([g.qp if g.qp is not None else np.nan for g in gops])
+        qp = np.where(np.isnan(qp), np.nanmedian(qp), qp)
+        return qp - local_baseline(qp) > QP_RISE
+    rates = np.array([g.inter_rate for g in gops])
+    mean_rate = sum(g.key_bytes + g.inter_bytes for g in gops) / max(gops[-1].end_s - gops[0].start_s, 1e-3)
+    return (rates > ACTIVE_RATIO * local_baseline(rates)) & (rates > ACTIVE_FLOOR * mean_rate)
+
+
+def stretches(gops: list[Gop], active: np.ndarray) -> list[tuple[float, float]]:
+    """Active GOPs grown by one GOP on each side, gaps of up to MERGE_GAP_GOPS closed, as time ranges."""
+    marked = active.copy()
+    marked[1:] |= active[:-1]
+    marked[:-1] |= active[1:]
+    indices = np.flatnonzero(marked)
+    ranges: list[list[int]] = []
+    for i in indices:
+        if ranges and i - ranges[-1][1] <= MERGE_GAP_GOPS + 1:
+            ranges[-1][1] = int(i)
+        else:
+            ranges.append([int(i), int(i)])
+    return [(gops[a].start_s, gops[b].end_s) for a, b in ranges]
+
+
+def scan(source: VideoSource, keyframe_every_s: float) -> ScanResult:
+    """Read every packet of ``source`` (decoding nothing) and decide what to decode."""
+    info = source.info
+    try:
+        gops = group_gops(source.packets(), info.fps)
+    except Exception as exc:  # a damaged stream the decoder may still read: let it
+        log.warning("%s: scan failed (%s); decoding everything", source.path.name, exc)
+        return _whole(f"unreadable packets ({type(exc).__name__})", [], 0, 0.0)
+    frames = sum(g.frames for g in gops)
+    duration = gops[-1].end_s - gops[0].start_s if gops else 0.0
+    if not gops:
+        return _whole("no packets", gops, 0, 0.0)
+    if frames > 1 and len(gops) == frames:
+        return _whole("all-intra footage (every frame a keyframe)", gops, frames, duration)
+    if len(gops) < MIN_GOPS:
+        return _whole(f"too short to judge ({len(gops)} keyframe intervals)", gops, frames, duration)
+    signal = "bytes"
+    if looks_constant_bitrate(gops):
+        if info.codec == "h264":  # a second pass, reading the slice headers
+            gops = group_gops(source.packets(with_head=True), info.fps, h264.SliceQp(source.extradata()))
+        if sum(1 for g in gops if g.qps) < len(gops) // 2:
+            return _whole(f"constant bitrate and the {info.codec} quantiser is not read", gops, frames, duration)
+        signal = "qp"
+    ranges = stretches(gops, active_gops(gops, signal))
+    active_s = sum(end - start for start, end in ranges)
+    if active_s > MOSTLY_ACTIVE * duration:
+        return _whole(f"activity over most of the file ({active_s / duration:.0%})", gops, frames, duration,
+                      active_s, len(ranges))  # fmt: skip
+    plan = DecodePlan(tuple(ranges), keyframe_every_s)
+    return ScanResult(plan, None, signal, len(gops), frames, duration, active_s, len(ranges))
+
+
+def _whole(
+    reason: str, gops: list[Gop], frames: int, duration: float, active_s: float = 0.0, stretches_n: int = 0
+) -> ScanResult:
+    return ScanResult(None, reason, "bytes", len(gops), frames, duration, active_s or duration, stretches_n)
