@@ -35,7 +35,7 @@ ACTIVE_FLOOR = 0.002  # ... and above this fraction of the stream's mean bytes p
 QP_RISE = 3.0  # mean slice QP this much above its baseline: something moves (constant bitrate)
 CBR_VARIATION = 0.15  # per-GOP byte rates varying less than this (coefficient of variation) ...
 CBR_INTER_SHARE = 0.5  # ... with inter frames carrying at least this share: a constant-bitrate encoder
-MERGE_GAP_GOPS = 2  # still gaps of up to this many GOPs between active ones are decoded too
+MERGE_GAP_S = 4.0  # still gaps this short between active stretches are decoded too
 MOSTLY_ACTIVE = 0.6  # activity over more of the file than this: decoding everything costs the same
 
 
@@ -132,18 +132,18 @@ def active_gops(gops: list[Gop], signal: str) -> np.ndarray:
 
 
 def stretches(gops: list[Gop], active: np.ndarray) -> list[tuple[float, float]]:
-    """Active GOPs grown by one GOP on each side, gaps of up to MERGE_GAP_GOPS closed, as time ranges."""
+    """Active GOPs grown by one GOP on each side, gaps up to MERGE_GAP_S closed, as time ranges."""
     marked = active.copy()
     marked[1:] |= active[:-1]
     marked[:-1] |= active[1:]
-    indices = np.flatnonzero(marked)
-    ranges: list[list[int]] = []
-    for i in indices:
-        if ranges and i - ranges[-1][1] <= MERGE_GAP_GOPS + 1:
-            ranges[-1][1] = int(i)
+    ranges: list[list[float]] = []
+    for i in np.flatnonzero(marked):
+        start, end = gops[i].start_s, gops[i].end_s
+        if ranges and start - ranges[-1][1] <= MERGE_GAP_S:
+            ranges[-1][1] = end
         else:
-            ranges.append([int(i), int(i)])
-    return [(gops[a].start_s, gops[b].end_s) for a, b in ranges]
+            ranges.append([start, end])
+    return [(start, end) for start, end in ranges]
 
 
 def scan(source: VideoSource, keyframe_every_s: float) -> ScanResult:
