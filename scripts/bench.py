@@ -1,26 +1,29 @@
 #!/usr/bin/env python3
-"""Benchmark the pipeline against the original every-frame loop and against the decode limit.
+"""Benchmark the pipeline against the original every-frame loop, the decoder, and the last release.
 
-Usage: python scripts/bench.py [--json FILE] [--backends tflite,tf] [--sample bench-out/cctv_sample.mp4]
+Usage: python scripts/bench.py [--json FILE] [--backends tflite,tf] [--baseline REV] [--repeats 3]
+                               [--parts busy,sample,hour,held]
 
 A benchmark, not a test. Everything is measured in the same run, so the ratios hold on this noisy
-machine even when the absolute figures drift:
+machine even when the absolute figures drift. Each measurement runs in a fresh process; wall times
+exclude the Python imports (TensorFlow's ~4 s) and include loading the detector.
 
-- busy footage (facenet_pytorch_video.mp4, 1080p, 9 people): the original loop (mtcnn on every
-  frame, keep confidence >= 0.99, save every crop) against `appliance extract` with default settings;
-  wall time, crops, and tracks (for the original loop, its detections run through our tracker, an
-  upper bound on the distinct people it saw);
-- the static clip (scripts/make_cctv_sample.py, made if missing): seconds of footage per second of
-  wall time, next to OpenCV decoding the same file alone;
-- peak RSS of the extract process, and its growth from the first to the last minute of the static
-  clip. Each measurement runs in a fresh process; wall times exclude the Python imports (TensorFlow's
-  ~4 s), include loading the detector.
+- busy: facenet_pytorch_video.mp4 (1080p, 9 people, activity throughout): the original loop (mtcnn on
+  every frame, every detection >= 0.99 saved), the appliance with the scan on and off, and the
+  baseline release (``--baseline``, checked out in a worktree under bench-out/); median of repeats.
+- sample: the 5-minute still-camera sample (3 walks; scripts/make_cctv_sample.py): decoding alone
+  (OpenCV, PyAV), the appliance with the scan on and off, the baseline.
+- hour: an hour of still 1080p footage (a still minute written 60 times end to end, each copy starting
+  with a fresh encoder like a camera's next file): scan on, decoding alone.
+- held: 5 minutes of people standing still after walking in: scan on and off, decoding alone.
+The clips are made in bench-out/ if missing (minutes), never committed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -31,6 +34,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 BUSY = SHARED / "videos" / "facenet_pytorch_video.mp4"
+OUT = REPO / "bench-out"
+BASELINE = "756d772"  # the release before the activity scan (OpenCV reader, every frame decoded)
+CLIPS = {
+    "sample": ("cctv_sample.mp4", ["--seconds", "300"]),
+    "still-minute": ("still_minute.mp4", ["--seconds", "60", "--walks", ""]),
+    "hour": ("still_hour.mp4", ["--seconds", "60", "--walks", "", "--repeat", "60"]),
+    "held": ("held_scene.mp4", ["--seconds", "300", "--walks", "", "--stay", "5:290"]),
+}
 
 
 def rss_mb() -> float:
@@ -40,6 +51,11 @@ def rss_mb() -> float:
     return 0.0
 
 
+def _peak() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- children: one measurement each ------------------------------------------------------------------
 def child_original(video: str) -> dict:
     """The original script's loop, measured: every frame, every detection >= 0.99 saved."""
     import cv2
@@ -78,145 +94,250 @@ def child_original(video: str) -> dict:
         "frames": frames,
         "crops": crops,
         "tracks": len(tracks),
-        "ms_per_frame": round(wall / frames * 1000, 1),
         "peak_rss_mb": round(_peak()),
     }
 
 
-def child_extract(video: str, backend: str) -> dict:
+def child_extract(video: str, backend: str, scan: str) -> dict:
     sys.path.insert(0, str(REPO))
     from appliance.pipeline.extract import Extractor
-    from appliance.settings import ExtractSettings
-
-    marks: dict[str, float] = {}
-
-    def progress(state) -> None:
-        if state.frame is not None and state.frame.time_s >= 60 and "rss_first_minute_mb" not in marks:
-            marks["rss_first_minute_mb"] = round(rss_mb(), 1)
+    from appliance.settings import ExtractSettings, ScanSettings
 
     out = Path(tempfile.mkdtemp(prefix="extract-"))
     started = time.perf_counter()
-    extractor = Extractor(ExtractSettings(backend=backend))
-    result = extractor.run(video, out, progress=progress)
+    extractor = Extractor(ExtractSettings(backend=backend), scan=ScanSettings(enabled=scan == "on"))
+    result = extractor.run(video, out)
     wall = time.perf_counter() - started
-    manifest = result.manifest.model_dump()
-    stats = manifest["stats"]
-    data = {
+    stats = result.manifest.stats
+    return {
         "wall_s": round(wall, 2),
-        "backend": manifest["backend"],
         "tracks": result.tracks,
         "crops": result.tracks,
-        "duration_s": manifest["source"]["duration_s"],
-        "frames_analysed": stats["frames_analysed"],
-        "frames_full": stats["frames_full_detection"],
-        "frames_regions": stats["frames_region_detection"],
-        "frames_skipped": stats["frames_skipped_still"],
-        "rss_end_mb": round(rss_mb(), 1),
+        "duration_s": result.manifest.source.duration_s,
+        "frames_decoded": stats.frames_decoded,
+        "frames_analysed": stats.frames_analysed,
+        "searches": f"{stats.frames_full_detection}/{stats.frames_region_detection}/{stats.frames_skipped_still}",
+        "scan": stats.scan.model_dump() if stats.scan else None,
+        "track_times": [(t.first_s, t.last_s) for t in result.manifest.tracks],
         "peak_rss_mb": round(_peak()),
-        **marks,
     }
-    if "rss_first_minute_mb" in marks:
-        data["rss_growth_pct"] = round((data["rss_end_mb"] / marks["rss_first_minute_mb"] - 1) * 100, 1)
-    return data
 
 
-def child_decode(video: str) -> dict:
-    import cv2
+def child_baseline(video: str, backend: str, worktree: str) -> dict:
+    """The baseline release's extract, run from its own checkout (first on sys.path)."""
+    sys.path.insert(0, worktree)
+    from appliance.extract import Extractor, ExtractSettings  # type: ignore[import-not-found]
 
-    cap = cv2.VideoCapture(video)
+    out = Path(tempfile.mkdtemp(prefix="baseline-"))
+    started = time.perf_counter()
+    result = Extractor(ExtractSettings(backend=backend)).run(video, out)
+    wall = time.perf_counter() - started
+    stats = result.manifest["stats"]
+    return {
+        "wall_s": round(wall, 2),
+        "tracks": result.tracks,
+        "crops": result.tracks,
+        "frames_decoded": stats["frames_decoded"],
+        "peak_rss_mb": round(_peak()),
+        "track_times": [(t["first_s"], t["last_s"]) for t in result.manifest["tracks"]],
+    }
+
+
+def child_decode(video: str, reader: str) -> dict:
+    """Every frame decoded, nothing else: the floor of any decode-everything pipeline."""
     started = time.perf_counter()
     frames = 0
-    while cap.read()[0]:
-        frames += 1
+    if reader == "opencv":
+        import cv2
+
+        cap = cv2.VideoCapture(video)
+        while cap.grab():
+            frames += 1
+    else:
+        import av
+
+        with av.open(video) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for _ in container.decode(stream):
+                frames += 1
     return {"wall_s": round(time.perf_counter() - started, 2), "frames": frames}
 
 
-def _peak() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+CHILDREN = {"original": child_original, "extract": child_extract, "baseline": child_baseline, "decode": child_decode}
 
 
-def run_child(*args: str) -> dict | None:
-    proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
+def run_child(*args: str, env: dict[str, str] | None = None) -> dict | None:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
     if proc.returncode != 0:
-        print(f"  {args[0]} {args[-1]}: failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        print(f"  {args[0]} {args[1:]}: failed: {proc.stderr.strip().splitlines()[-3:]}", file=sys.stderr)
         return None
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# -- the parent: clips, runs, tables -------------------------------------------------------------------
+def clip(name: str) -> Path:
+    file, args = CLIPS[name]
+    path = OUT / file
+    if not path.exists():
+        print(f"making {path} ...", file=sys.stderr)
+        subprocess.run([sys.executable, str(REPO / "scripts" / "make_cctv_sample.py"), str(path), *args], check=True)
+    return path
+
+
+def baseline_worktree(rev: str) -> Path:
+    path = OUT / f"baseline-{rev}"
+    if not path.exists():
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "add", "--detach", str(path), rev], check=True, capture_output=True
+        )
+    return path
+
+
+def median_of(runs: list[dict]) -> dict | None:
+    if not runs:
+        return None
+    ordered = sorted(runs, key=lambda r: r["wall_s"])
+    return {**ordered[len(ordered) // 2], "wall_s_runs": [r["wall_s"] for r in runs]}
+
+
+def measure(sides: dict[str, tuple[str, ...]], repeats: int) -> dict[str, dict | None]:
+    """Each side ``repeats`` times, interleaved; the median run of each."""
+    runs: dict[str, list[dict]] = {name: [] for name in sides}
+    for round_ in range(repeats):
+        for name, args in sides.items():
+            print(f"  {name} ({round_ + 1}/{repeats}) ...", file=sys.stderr)
+            result = run_child(*args)
+            if result:
+                runs[name].append(result)
+    return {name: median_of(results) for name, results in runs.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path)
     parser.add_argument("--backends", default="tflite,tf")
-    parser.add_argument("--sample", type=Path, default=REPO / "bench-out" / "cctv_sample.mp4")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per side on the busy clip (median)")
+    parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with ('' for none)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per side on the short clips (median)")
+    parser.add_argument("--parts", default="busy,sample,hour,held")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
-        result = {"original": child_original, "extract": child_extract, "decode": child_decode}[kind](*rest)
-        print(json.dumps(result))
+        print(json.dumps(CHILDREN[kind](*rest)))
         return
-    if not args.sample.exists():
-        print(f"making {args.sample} ...", file=sys.stderr)
-        subprocess.run([sys.executable, str(REPO / "scripts" / "make_cctv_sample.py"), str(args.sample)], check=True)
+    OUT.mkdir(exist_ok=True)
     backends = [b for b in args.backends.split(",") if b]
-    report: dict = {"busy": {}, "static": {}}
-    # the busy clip is short: run each side several times, interleaved, and keep the median run
-    runs: dict[str, list[dict]] = {"original": [], **{b: [] for b in backends}}
-    for round_ in range(args.repeats):
-        print(f"busy footage, round {round_ + 1}/{args.repeats} ...", file=sys.stderr)
-        for name in runs:
-            result = run_child("original", str(BUSY)) if name == "original" else run_child("extract", str(BUSY), name)
-            if result:
-                runs[name].append(result)
-    for name, results in runs.items():
-        if results:
-            ordered = sorted(results, key=lambda r: r["wall_s"])
-            report["busy"][name] = {**ordered[len(ordered) // 2], "wall_s_runs": [r["wall_s"] for r in results]}
-    print("static clip: decode only ...", file=sys.stderr)
-    report["static"]["decode"] = run_child("decode", str(args.sample))
-    for backend in backends:
-        print(f"static clip: extract ({backend}) ...", file=sys.stderr)
-        report["static"][backend] = run_child("extract", str(args.sample), backend)
-
-    original = report["busy"]["original"]
-    print(f"\nBusy footage (facenet_pytorch_video.mp4, 1080p, 4.2 s, 105 frames, 9 people; median of {args.repeats})")
-    print(f"{'run':<24}{'wall s':>9}{'x faster':>10}{'crops':>8}{'tracks':>8}{'peak MB':>9}")
-    if original:
-        print(
-            f"{'original loop (tf)':<24}{original['wall_s']:>9}{'1.0':>10}{original['crops']:>8}"
-            f"{original['tracks']:>8}{original['peak_rss_mb']:>9}"
+    worktree = str(baseline_worktree(args.baseline)) if args.baseline else ""
+    report: dict = {"baseline": args.baseline}
+    parts = args.parts.split(",")
+    if "busy" in parts:
+        sides = {"original (tf)": ("original", str(BUSY))}
+        for backend in backends:
+            sides[f"appliance ({backend})"] = ("extract", str(BUSY), backend, "on")
+        sides["appliance, scan off (tflite)"] = ("extract", str(BUSY), "tflite", "off")
+        if worktree:
+            sides[f"baseline {args.baseline} (tflite)"] = ("baseline", str(BUSY), "tflite", worktree)
+        print("busy footage ...", file=sys.stderr)
+        report["busy"] = measure(sides, args.repeats)
+        print_busy(report["busy"], args.repeats)
+    if "sample" in parts:
+        path = str(clip("sample"))
+        sides = {
+            "decode only (OpenCV)": ("decode", path, "opencv"),
+            "decode only (PyAV)": ("decode", path, "pyav"),
+            "appliance, scan off (tflite)": ("extract", path, "tflite", "off"),
+        }
+        for backend in backends:
+            sides[f"appliance ({backend})"] = ("extract", path, backend, "on")
+        if worktree:
+            sides[f"baseline {args.baseline} (tflite)"] = ("baseline", path, "tflite", worktree)
+        print("5-minute sample ...", file=sys.stderr)
+        report["sample"] = measure(sides, 1)
+        print_table(
+            "5-minute sample (cctv_sample.mp4, 1080p H.264, 300 s: 3 walks, the rest still)",
+            report["sample"],
+            "decode only (OpenCV)",
         )
-    for backend in backends:
-        run = report["busy"].get(backend)
-        if run:
-            ratio = f"{original['wall_s'] / run['wall_s']:.1f}" if original else "-"
-            print(
-                f"{'appliance (' + backend + ')':<24}{run['wall_s']:>9}{ratio:>10}{run['crops']:>8}"
-                f"{run['tracks']:>8}{run['peak_rss_mb']:>9}"
-            )
-    decode = report["static"]["decode"]
-    print(f"\nStatic clip ({args.sample.name}, 1080p H.264, 300 s: 3 walking segments, the rest still)")
-    print(
-        f"{'run':<24}{'wall s':>9}{'x real time':>13}{'vs decode':>11}{'full/regions/skipped':>24}"
-        f"{'peak MB':>9}{'RSS growth':>12}"
-    )
-    if decode:
-        print(f"{'OpenCV decode only':<24}{decode['wall_s']:>9}{300 / decode['wall_s']:>13.1f}{'1.0':>11}")
-    for backend in backends:
-        run = report["static"].get(backend)
-        if run:
-            frames = f"{run['frames_full']}/{run['frames_regions']}/{run['frames_skipped']}"
-            vs = f"{run['wall_s'] / decode['wall_s']:.2f}" if decode else "-"
-            growth = f"{run.get('rss_growth_pct', '-')} %"
-            speed = run["duration_s"] / run["wall_s"]
-            print(
-                f"{'appliance (' + backend + ')':<24}{run['wall_s']:>9}{speed:>13.1f}"
-                f"{vs:>11}{frames:>24}{run['peak_rss_mb']:>9}{growth:>12}"
-            )
+    if "hour" in parts:
+        path = str(clip("hour"))
+        sides = {
+            "decode only (OpenCV)": ("decode", path, "opencv"),
+            "decode only (PyAV)": ("decode", path, "pyav"),
+            "appliance (tflite)": ("extract", path, "tflite", "on"),
+        }
+        print("an hour of still footage ...", file=sys.stderr)
+        report["hour"] = measure(sides, 1)
+        print_table(
+            "An hour of still footage (still_hour.mp4, 1080p H.264, 3600 s, nobody)",
+            report["hour"],
+            "decode only (OpenCV)",
+        )
+    if "held" in parts:
+        path = str(clip("held"))
+        sides = {
+            "decode only (OpenCV)": ("decode", path, "opencv"),
+            "appliance, scan off (tflite)": ("extract", path, "tflite", "off"),
+            "appliance (tflite)": ("extract", path, "tflite", "on"),
+        }
+        print("held scene ...", file=sys.stderr)
+        report["held"] = measure(sides, 1)
+        print_table(
+            "Held scene (held_scene.mp4, 1080p, 300 s: 9 people walk in at 5 s and stand still)",
+            report["held"],
+            "decode only (OpenCV)",
+        )
+    print_costs(report)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))
+
+
+def print_busy(results: dict[str, dict | None], repeats: int) -> None:
+    original = results.get("original (tf)")
+    print(f"\nBusy footage (facenet_pytorch_video.mp4, 1080p, 4.2 s, 105 frames, 9 people; median of {repeats})")
+    print(f"{'run':<32}{'wall s':>9}{'x faster':>10}{'crops':>8}{'tracks':>8}{'peak MB':>9}")
+    for name, run in results.items():
+        if run is None:
+            continue
+        ratio = f"{original['wall_s'] / run['wall_s']:.1f}" if original else "-"
+        print(f"{name:<32}{run['wall_s']:>9}{ratio:>10}{run['crops']:>8}{run['tracks']:>8}{run['peak_rss_mb']:>9}")
+
+
+def print_table(title: str, results: dict[str, dict | None], reference: str) -> None:
+    ref = results.get(reference)
+    print(f"\n{title}")
+    print(f"{'run':<32}{'wall s':>9}{'x real time':>13}{'vs decode':>11}{'decoded':>9}{'tracks':>8}  scan")
+    for name, run in results.items():
+        if run is None:
+            continue
+        duration = run.get("duration_s") or (results.get("appliance (tflite)") or {}).get("duration_s") or 0
+        speed = f"{duration / run['wall_s']:.1f}" if duration else "-"
+        versus = f"{ref['wall_s'] / run['wall_s']:.2f}x" if ref else "-"
+        decoded = run.get("frames_decoded", run.get("frames", ""))
+        scan = run.get("scan") or {}
+        scan_text = f"{scan.get('mode')} {scan.get('active_s', 0):.0f} s active" if scan else ""
+        print(f"{name:<32}{run['wall_s']:>9}{speed:>13}{versus:>11}{decoded:>9}{run.get('tracks', ''):>8}  {scan_text}")
+
+
+def print_costs(report: dict) -> None:
+    """Seconds of processing per hour of still footage, and per minute of activity."""
+    hour = (report.get("hour") or {}).get("appliance (tflite)")
+    sample = (report.get("sample") or {}).get("appliance (tflite)")
+    if not hour:
+        return
+    per_still_hour = hour["wall_s"] / (hour["duration_s"] / 3600)
+    print(f"\nCost: {per_still_hour:.1f} s of processing per hour of still footage")
+    if sample and sample.get("scan"):
+        active_min = sample["scan"]["active_s"] / 60
+        still_h = (sample["duration_s"] - sample["scan"]["active_s"]) / 3600
+        per_active_min = (sample["wall_s"] - per_still_hour * still_h) / max(active_min, 1e-6)
+        print(
+            f"      {per_active_min:.1f} s per minute of activity decoded (5-minute sample: "
+            f"{sample['scan']['active_s']:.0f} s active)"
+        )
 
 
 if __name__ == "__main__":

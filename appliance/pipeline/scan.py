@@ -4,7 +4,8 @@ A still camera's encoder spends few bytes on the frames between keyframes while 
 many when something does. Per GOP (keyframe to keyframe), the inter-frame (P/B) bytes per second
 are compared with a local baseline: a low quantile of the neighbouring GOPs' rates on both sides,
 so slow rate-control drift and day/night bitrate changes do not matter. A GOP well above it is
-active. An encoder held at a constant bitrate hides motion in the bytes; it shows it in the
+active, if the GOP's bytes as a whole rose too (an encoder moving bits from a keyframe to the frames
+after it is not activity). An encoder held at a constant bitrate hides motion in the bytes; it shows it in the
 quantiser instead, so for such H.264 streams the mean slice QP is read from the slice headers and
 compared the same way (:mod:`appliance.pipeline.h264`). Active GOPs get one GOP of margin on each
 side and short gaps between them are closed; the rest of the file is still.
@@ -30,7 +31,15 @@ log = logging.getLogger("appliance.scan")
 MIN_GOPS = 6  # fewer keyframe intervals than this give no baseline: decode everything
 NEIGHBOURS = 8  # GOPs on each side that make a GOP's baseline
 BASELINE_QUANTILE = 0.25
-ACTIVE_RATIO = 1.6  # inter-frame bytes per second above this multiple of the baseline: something moves
+ACTIVE_RATIO = 1.6  # inter-frame bytes per second above this multiple of the baseline: something moves ...
+# ... if the GOP's bytes as a whole rise too: an encoder moving bits from its keyframe to the frames after
+# it (x264 does at the start of a stream, so every recording file begins that way) is not activity
+TOTAL_RATIO = 1.1
+# a lasting change of keyframe size (median of the next KEY_RUN against the previous KEY_RUN) by more than
+# this fraction: the scene changed between two keyframes (lights, a parked car), even if the frames between
+# did not show it (the change fell on the keyframe)
+KEY_STEP = 0.2
+KEY_RUN = 3
 ACTIVE_FLOOR = 0.002  # ... and above this fraction of the stream's mean bytes per second (noise on silence)
 QP_RISE = 3.0  # mean slice QP this much above its baseline: something moves (constant bitrate)
 CBR_VARIATION = 0.15  # per-GOP byte rates varying less than this (coefficient of variation) ...
@@ -127,8 +136,21 @@ def active_gops(gops: list[Gop], signal: str) -> np.ndarray:
         qp = np.where(np.isnan(qp), np.nanmedian(qp), qp)
         return qp - local_baseline(qp) > QP_RISE
     rates = np.array([g.inter_rate for g in gops])
-    mean_rate = sum(g.key_bytes + g.inter_bytes for g in gops) / max(gops[-1].end_s - gops[0].start_s, 1e-3)
-    return (rates > ACTIVE_RATIO * local_baseline(rates)) & (rates > ACTIVE_FLOOR * mean_rate)
+    totals = np.array([(g.key_bytes + g.inter_bytes) / g.duration_s for g in gops])
+    mean_rate = float(totals.mean())
+    moving = (rates > ACTIVE_RATIO * local_baseline(rates)) & (rates > ACTIVE_FLOOR * mean_rate)
+    return (moving & (totals > TOTAL_RATIO * local_baseline(totals))) | keyframe_steps(gops)
+
+
+def keyframe_steps(gops: list[Gop]) -> np.ndarray:
+    """GOPs on either side of a lasting change in keyframe size (a one-off keyframe is not one)."""
+    keys = np.array([g.key_bytes for g in gops], dtype=np.float64)
+    marked = np.zeros(len(gops), bool)
+    for i in range(KEY_RUN, len(gops) - KEY_RUN + 1):
+        before, after = np.median(keys[i - KEY_RUN : i]), np.median(keys[i : i + KEY_RUN])
+        if abs(after / max(before, 1.0) - 1) > KEY_STEP:
+            marked[i - 1 : i + 1] = True
+    return marked
 
 
 def stretches(gops: list[Gop], active: np.ndarray) -> list[tuple[float, float]]:

@@ -263,6 +263,7 @@ class _Decoder:
         self.next_check = 0.0
         self.output_base = 0  # display index of the first frame since the decoder was last restarted
         self.outputs = 0
+        self.keyframes: Any = None  # the decoder for still stretches' keyframes, made when first needed
 
     def frames(self) -> Iterator[Frame]:
         index = 0
@@ -280,9 +281,7 @@ class _Decoder:
                         decoding = False
                     if packet.is_keyframe and time_s >= self.next_check:
                         self.next_check = time_s + self.plan.keyframe_every_s  # type: ignore[union-attr]
-                        self.output_base = index
-                        yield from self._decode(packet, still=True)
-                        yield from self._drain(still=True)
+                        yield from self._check_keyframe(packet, index, time_s)
                 elif decoding or packet.is_keyframe:
                     if not decoding:
                         self.output_base, decoding = index, True
@@ -297,6 +296,22 @@ class _Decoder:
         if packet.pts is not None:
             return float(packet.pts * self.base - self.start)
         return index / self.fps
+
+    def _check_keyframe(self, packet: Any, index: int, time_s: float) -> Iterator[Frame]:
+        """A still stretch's keyframe, decoded alone by a second decoder that skips the loop filter
+        (the picture is for comparing, ~15 % cheaper) and keeps the main one's state untouched."""
+        if self.keyframes is None:
+            self.keyframes = av.CodecContext.create(self.codec.name, "r")
+            self.keyframes.extradata = self.codec.extradata
+            self.keyframes.options = {"skip_loop_filter": "all"}
+        try:
+            pictures = [*self.keyframes.decode(packet), *self.keyframes.decode(None)]
+        except av.error.FFmpegError:
+            pictures = []
+        self.keyframes.flush_buffers()
+        for picture in pictures[:1]:
+            self.source.decoded += 1
+            yield Frame(int(round(time_s * self.fps)) if self.base else index, time_s, picture, still=True)
 
     def _decode(self, packet: Any, still: bool = False) -> Iterator[Frame]:
         try:

@@ -86,9 +86,9 @@ class ScanSettings(Section):
         True, description="scan videos before decoding; off: decode every frame", json_schema_extra={"flat": "scan"}
     )
     keyframe_s: float = Field(
-        4.0, gt=0, description="in still stretches, a keyframe is decoded and compared at most this often"
+        8.0, gt=0, description="in still stretches, a keyframe is decoded and compared at most this often"
     )
-    refresh_s: float = Field(300.0, gt=0, description="in still stretches, a full-frame detection at least this often")
+    refresh_s: float = Field(600.0, gt=0, description="in still stretches, a full-frame detection at least this often")
 
 
 class ServiceSettings(Section):
