@@ -16,10 +16,9 @@ drift. Events, at fractions of the clip or in seconds:
 
 Encoded by ffmpeg with x264 (or x265) at 25 fps; ``--gop``, ``--bframes`` and ``--cbr`` set what a
 camera's encoder would. ``--repeat N`` writes the clip N times end to end without re-encoding (each
-copy starts with a fresh encoder, as a camera's next file does). ``--filters`` makes a still clip with
-no events by FFmpeg's own filters (temporal noise, the brightness drift), encoded in one go: an hour
-of continuous still footage in minutes rather than the better part of an hour. Benchmark and test inputs: write them to an ignored folder
-(bench-out/) or a test's temporary folder, never commit them.
+copy starts with a fresh encoder, as a camera's next file does): an hour of still footage from a
+minute. Benchmark and test inputs: write them to an ignored folder (bench-out/) or a test's temporary
+folder, never commit them.
 """
 
 from __future__ import annotations
@@ -158,39 +157,6 @@ def make(out: Path, scene: Scene, width: int, source: Path, encoder: Encoder | N
     return out
 
 
-def make_by_filters(out: Path, seconds: float, width: int, source: Path, encoder: Encoder) -> Path:
-    """A still clip, no events: the background looped by FFmpeg with temporal noise and the drift."""
-    walk = read_frames(source, width)
-    background = np.median(np.stack(walk[:: max(len(walk) // 35, 1)]), axis=0).astype(np.uint8)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent) as folder:
-        still = Path(folder) / "background.png"
-        cv2.imwrite(str(still), background)
-        drift = "eq=brightness='0.03*sin(2*PI*t/90)':eval=frame,noise=alls=5:allf=t"
-        cmd = [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-loop",
-            "1",
-            "-framerate",
-            str(FPS),
-            "-i",
-            str(still),
-            "-t",
-            str(seconds),
-            "-vf",
-            drift,
-            *encoder.args(),
-            "-movflags",
-            "+faststart",
-            str(out),
-        ]
-        subprocess.run(cmd, check=True)
-    return out
-
-
 def _repeat(one: Path, out: Path, times: int) -> None:
     listing = one.with_name("list.txt")
     listing.write_text(f"file '{one.name}'\n" * times)
@@ -231,12 +197,8 @@ def main() -> None:
     parser.add_argument("--bframes", type=int)
     parser.add_argument("--cbr", type=int, help="constant bitrate in kbit/s (default: constant quality)")
     parser.add_argument("--repeat", type=int, default=1, help="the clip this many times end to end")
-    parser.add_argument("--filters", action="store_true", help="a still clip made by FFmpeg's filters (fast)")
     args = parser.parse_args()
     encoder = Encoder(args.codec, args.gop, args.bframes, args.cbr)
-    if args.filters:
-        print(make_by_filters(args.out, args.seconds, args.width, args.source, encoder))
-        return
     walks = [float(t) for t in args.walks.split(",") if t.strip()]
     stay = tuple(float(v) for v in args.stay.split(":")) if args.stay else None
     scene = Scene(args.seconds, walks, stay, args.lights)  # type: ignore[arg-type]
