@@ -51,3 +51,16 @@ def test_square_keeps_the_centre():
 def test_clip_clamps_instead_of_mirroring():
     clipped = bx.clip_boxes(np.array([[-15, -5, 50, 700]], float), 640, 480)[0]
     assert list(clipped) == [0, 0, 50, 479]
+
+
+def test_normalise_is_the_packages_formula_exactly():
+    """The nets' input, made by OpenCV in one pass: the same float32 values as ``(pixel - 127.5) / 128``."""
+    import numpy as np
+
+    from appliance.detect.cascade import normalise
+
+    pixels = np.random.default_rng(0).integers(0, 256, (41, 67, 3), dtype=np.uint8)
+    pixels[0, :, 0] = np.arange(67) * 3 + 55  # and the range's ends
+    pixels[0, 0] = (0, 255, 128)
+    expected = (pixels.astype(np.float32) - 127.5) * (1.0 / 128.0)
+    assert normalise(pixels).dtype == np.float32 and np.array_equal(normalise(pixels), expected)
