@@ -22,7 +22,7 @@ RUN case "${TARGETARCH:-}:${LOCK}" in \
     esac \
  && /opt/appliance/bin/pip install --no-compile --require-hashes -r requirements.txt
 COPY pyproject.toml README.md ./
-COPY models/pnet.tflite models/rnet.tflite models/onet.tflite models/README.md ./models/
+COPY models/pnet.tflite models/rnet.tflite models/onet.tflite models/sface.onnx models/README.md ./models/
 COPY appliance ./appliance
 RUN /opt/appliance/bin/pip install --no-compile --no-deps . \
  && find /opt/appliance -name '__pycache__' -prune -exec rm -rf {} +

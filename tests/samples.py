@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from appliance.output.manifest import BestShot, Landmarks, Manifest, Quality, SourceRecord, Stats, TrackRecord
+from appliance.output.manifest import (
+    BestShot,
+    Landmarks,
+    Manifest,
+    PersonBest,
+    PersonRecord,
+    Quality,
+    SourceRecord,
+    Stats,
+    TrackRecord,
+)
 
 
 def sample_manifest() -> Manifest:
     best = BestShot(
-        file="faces/track-0001.jpg",
+        file="tracks/track-0001.jpg",
         frame=10,
         time_s=0.4,
         box=(10.0, 10.0, 40.0, 50.0),
@@ -33,5 +43,14 @@ def sample_manifest() -> Manifest:
             detections=5,
             wall_s=0.5,
         ),
-        tracks=[TrackRecord(id=1, first_s=0.0, last_s=1.0, detections=3, best=best)],
+        tracks=[TrackRecord(id=1, person=1, first_s=0.0, last_s=1.0, detections=3, best=best)],
+        people=[
+            PersonRecord(
+                id=1,
+                tracks=[1],
+                first_s=0.0,
+                last_s=1.0,
+                best=PersonBest(file="faces/person-0001.jpg", track=1, time_s=0.4, quality=0.8),
+            )
+        ],
     )

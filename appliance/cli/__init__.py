@@ -9,9 +9,9 @@ import sys
 
 from .. import __version__
 from ..settings import ConfigError
-from . import config, evaluate, extract, serve
+from . import config, evaluate, extract, people, serve
 
-COMMANDS = (extract, serve, evaluate, config)
+COMMANDS = (extract, serve, evaluate, people, config)
 
 
 def build_parser() -> argparse.ArgumentParser:

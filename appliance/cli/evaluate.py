@@ -12,9 +12,11 @@ from .common import Subparsers, add_settings, settings_of
 
 
 def add_parser(sub: Subparsers) -> None:
-    p = sub.add_parser("eval", help="measure detection recall/precision against annotated photos")
-    p.add_argument("--images", required=True, help="folder of photos")
-    p.add_argument("--annotations", required=True, help="JSON: {image name: [[x, y, w, h], ...]}")
+    p = sub.add_parser("eval", help="measure detection against annotated photos, or grouping on identity photos")
+    p.add_argument("--images", help="folder of photos (detection)")
+    p.add_argument("--annotations", help="JSON: {image name: [[x, y, w, h], ...]} (detection)")
+    p.add_argument("--identities", type=Path, help="folder with labels.json and photos of known people (grouping)")
+    p.add_argument("--face-px", default="24,32,48", help="CCTV face widths for --identities (default 24,32,48)")
     p.add_argument(
         "--reference",
         action="store_true",
@@ -29,6 +31,11 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.identities:
+        return eval_identities(args)
+    if not (args.images and args.annotations):
+        print("appliance eval: give --images and --annotations (detection) or --identities (grouping)", file=sys.stderr)
+        return 2
     from ..evaluation.detection import evaluate
 
     extract = settings_of(args).settings.extract
@@ -53,6 +60,32 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print_report(result, extract.min_face)
     sys.stdout.flush()
+    return 0
+
+
+def eval_identities(args: argparse.Namespace) -> int:
+    from ..detect import Detector
+    from ..evaluation.identities import evaluate_identities
+    from ..people.embed import FaceEmbedder
+
+    settings = settings_of(args).settings
+    sizes: list[int | None] = [None, *(int(v) for v in args.face_px.split(",") if v.strip())]
+    detector = Detector(settings.extract.backend, settings.extract.min_face, settings.extract.threads)
+    report = evaluate_identities(args.identities, sizes, settings.people.threshold, detector, FaceEmbedder())
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{report['faces_found']} of {report['images']} photos with a face; threshold {report['threshold']}")
+    print(
+        f"{'face px':>8} {'people':>7} {'clusters':>9} {'B3 F1':>7} {'pair P':>7} {'pair R':>7} {'TAR@1e-2':>9} "
+        f"{'TAR@1e-3':>9}"
+    )
+    for row in report["sizes"]:
+        tars = [row[k] if row[k] is not None else float("nan") for k in ("tar_at_far_1e-2", "tar_at_far_1e-3")]
+        print(
+            f"{row['face_px']!s:>8} {row['people']:>7} {row['clusters']:>9} {row['bcubed_f1']:>7.3f} "
+            f"{row['pairwise_precision']:>7.3f} {row['pairwise_recall']:>7.3f} {tars[0]:>9.3f} {tars[1]:>9.3f}"
+        )
     return 0
 
 

@@ -8,13 +8,13 @@ RNet/ONet get one per power-of-two batch size, so tensors are allocated once and
 from __future__ import annotations
 
 import os
-import sys
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..common.models import find_models
 from .quiet import native_stderr_captured
 
 MODEL_FILES = {"pnet": "pnet.tflite", "rnet": "rnet.tflite", "onet": "onet.tflite"}
@@ -41,16 +41,8 @@ def interpreter_class() -> Any:
 
 
 def models_dir() -> Path:
-    """Where the converted nets are: $APPLIANCE_MODELS_DIR, the source tree, or the install prefix."""
-    candidates = []
-    if os.environ.get("APPLIANCE_MODELS_DIR"):
-        candidates.append(Path(os.environ["APPLIANCE_MODELS_DIR"]))
-    candidates.append(Path(__file__).resolve().parents[2] / "models")
-    candidates.append(Path(sys.prefix) / "share" / "face-appliance" / "models")
-    for path in candidates:
-        if all((path / name).is_file() for name in MODEL_FILES.values()):
-            return path
-    raise FileNotFoundError("MTCNN .tflite models not found (looked in " + ", ".join(str(p) for p in candidates) + ")")
+    """Where the converted nets are (see :func:`appliance.common.models.find_models`)."""
+    return find_models(*MODEL_FILES.values())
 
 
 class TFLiteRunner:

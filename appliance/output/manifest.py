@@ -3,7 +3,9 @@
 One schema for every reader and writer: the pipeline publishes these records, the page and crash
 recovery read them. ``manifest.schema.json`` beside this module is the published JSON Schema
 (``python -m appliance.output.manifest`` writes it; a test keeps it in step with these records).
-``schema`` counts incompatible changes; new optional fields keep the number.
+``schema`` counts incompatible changes; new optional fields keep the number. Schema 2: tracks are
+grouped into people (``people``, each track's ``person``); ``faces/`` holds one crop per person and
+``tracks/`` one per track (schema 1 had the track crops in ``faces/``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
 CSV_NAME = "faces.csv"
+EMBEDDINGS = "embeddings.npz"  # the tracks' face embeddings (when people are grouped): biometric data
 SCHEMA_FILE = Path(__file__).with_name("manifest.schema.json")
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
@@ -62,6 +65,7 @@ class BestShot(Record):
 
 class TrackRecord(Record):
     id: int = Field(ge=1)
+    person: int = Field(ge=1, description="the person this track is (an id within this recording)")
     first_s: float = Field(ge=0)
     last_s: float = Field(ge=0)
     detections: int = Field(ge=1)
@@ -71,6 +75,7 @@ class TrackRecord(Record):
         best = self.best
         row: dict[str, Any] = {
             "track": self.id,
+            "person": self.person,
             "file": best.file,
             "first_s": self.first_s,
             "last_s": self.last_s,
@@ -90,10 +95,27 @@ class TrackRecord(Record):
 
 
 CSV_FIELDS = [
-    *("track", "file", "first_s", "last_s", "detections", "frame", "time_s", "x", "y", "w", "h"),
+    *("track", "person", "file", "first_s", "last_s", "detections", "frame", "time_s", "x", "y", "w", "h"),
     *("confidence", "quality"),
     *(f"{name}_{axis}" for name in LANDMARK_NAMES for axis in "xy"),
 ]
+
+
+class PersonBest(Record):
+    file: str = Field(description="the person's crop, relative to the result folder (faces/person-NNNN.jpg)")
+    track: int = Field(ge=1, description="the track it comes from")
+    time_s: float = Field(ge=0)
+    quality: float
+
+
+class PersonRecord(Record):
+    """One person in this recording: the tracks that are them (several when they left and came back)."""
+
+    id: int = Field(ge=1)
+    tracks: list[int] = Field(min_length=1)
+    first_s: float = Field(ge=0)
+    last_s: float = Field(ge=0)
+    best: PersonBest
 
 
 class SourceRecord(Record):
@@ -105,6 +127,7 @@ class SourceRecord(Record):
     frames: int = Field(ge=0)
     width: int = Field(ge=1)
     height: int = Field(ge=1)
+    recorded_at: str | None = Field(None, description="when the recording started (ISO 8601), if it says")
 
 
 class ScanStats(Record):
@@ -140,6 +163,8 @@ class Manifest(Record):
     settings: dict[str, Any] = Field(description="the extraction settings used")
     stats: Stats
     tracks: list[TrackRecord]
+    people: list[PersonRecord] = Field(description="the tracks grouped by person (one each with people off)")
+    embeddings: str | None = Field(None, description="the file of the tracks' embeddings, when people are grouped")
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json", by_alias=True), indent=2) + "\n"

@@ -20,17 +20,20 @@ import numpy as np
 from .. import __version__
 from ..common.hashing import sha256_file
 from ..detect import Detector, Face, remove_duplicates
-from ..output.manifest import BestShot, Landmarks, Manifest, Quality, ScanStats, SourceRecord, Stats, TrackRecord
+from ..output.manifest import Manifest, ScanStats, Stats
 from ..output.writer import ResultWriter
-from ..settings import ExtractSettings, MotionSettings, ScanSettings
+from ..people.embed import FaceEmbedder
+from ..settings import ExtractSettings, MotionSettings, PeopleSettings, ScanSettings
 from .crops import align_face, crop_face
 from .enhance import enhance_crop
 from .finder import FaceFinder
+from .grouping import embed_tracks, group_tracks
 from .motion import MotionGate, MotionResult
+from .publish import source_record, write_people, write_track_embeddings, write_tracks
 from .quality import score
 from .scan import ScanResult, scan
 from .track import Sighting, Track, Tracker
-from .video import DecodePlan, Frame, SourceInfo, VideoSource, prefetch
+from .video import DecodePlan, Frame, VideoSource, prefetch
 
 MIN_TRACK_DETECTIONS = 2  # in videos: a face seen in one analysed frame only is usually a false positive
 
@@ -109,10 +112,13 @@ class Extractor:
         detector: Detector | None = None,
         motion: MotionSettings | None = None,
         scan: ScanSettings | None = None,
+        people: PeopleSettings | None = None,
     ) -> None:
         self.settings = s = settings or ExtractSettings()
         self.motion = motion or MotionSettings()
         self.scan = scan or ScanSettings()
+        self.people = people or PeopleSettings()
+        self._embedder: FaceEmbedder | None = None
         self.detector = detector or Detector(s.backend, s.min_face, s.threads)
         if detector is not None and detector.settings.min_face != s.min_face:
             self.detector = detector.with_min_face(s.min_face)
@@ -222,7 +228,11 @@ class Extractor:
     ) -> None:
         s = self.settings
         sightings = [Sighting(frame.index, frame.time_s, f, score(f, frame.image)) for f in faces]
+        shots = self.people.shots if self.people.enabled else 0
         for track, sight, is_best in tracker.update(sightings, frame.time_s, looked):
+            track.frames.add(frame.index)
+            if track.wants_shot(sight.quality.score, shots):
+                track.keep_shot(sight.quality.score, align_face(frame.image, sight.face), shots)
             if is_best:
                 crop = crop_face(frame.image, sight.face, s.margin)
                 # a dark face is saved enhanced, as a person would want to see it, the original beside it
@@ -249,7 +259,9 @@ class Extractor:
                 **self.settings.model_dump(mode="json"),
                 "motion": self.motion.model_dump(mode="json"),
                 "scan": self.scan.model_dump(mode="json"),
+                "people": self.people.model_dump(mode="json"),
             },
+            **self._people(writer, tracks),
             stats=Stats(
                 frames_decoded=state.frames_decoded,
                 frames_analysed=state.frames_analysed,
@@ -260,8 +272,24 @@ class Extractor:
                 wall_s=round(wall, 3),
                 scan=self._scan_stats(state),
             ),
-            tracks=[self._write_track(writer, number, track) for number, track in enumerate(tracks, start=1)],
         )
+
+    def _people(self, writer: ResultWriter, tracks: list[Track]) -> dict:
+        """The tracks grouped into people (each track a person with people off), written, as manifest fields."""
+        if self.people.enabled and tracks:
+            if self._embedder is None:
+                self._embedder = FaceEmbedder()
+            embed_tracks(tracks, self._embedder)
+            groups = group_tracks(tracks, self.people)
+        else:
+            groups = [[track] for track in tracks]
+        person_of = {t.id: person for person, group in enumerate(groups, start=1) for t in group}
+        numbers = {t.id: number for number, t in enumerate(tracks, start=1)}
+        return {
+            "tracks": write_tracks(writer, tracks, person_of, self.settings.aligned),
+            "people": write_people(writer, groups, numbers),
+            "embeddings": write_track_embeddings(writer, tracks) if self.people.enabled else None,
+        }
 
     def _scan_stats(self, state: Progress) -> ScanStats | None:
         found = state.scan
@@ -277,58 +305,3 @@ class Extractor:
             frames_decoded=state.frames_decoded,
             keyframes_checked=state.keyframes_checked,
         )
-
-    def _write_track(self, writer: ResultWriter, number: int, track: Track) -> TrackRecord:
-        """The track's crops into the result folder, and its manifest record."""
-        if track.best_crop is None:
-            raise RuntimeError(f"track {track.id} has no best crop")
-        name = writer.image(f"faces/track-{number:04d}.jpg", track.best_crop)
-        original = None
-        if track.best_original is not None:
-            original = writer.image(f"originals/track-{number:04d}.jpg", track.best_original)
-        if self.settings.aligned and track.best_aligned is not None:
-            writer.image(f"aligned/track-{number:04d}.jpg", track.best_aligned)
-        best = track.best
-        return TrackRecord(
-            id=number,
-            first_s=round(track.first.time_s, 3),
-            last_s=round(track.last.time_s, 3),
-            detections=track.detections,
-            best=BestShot(
-                file=name,
-                frame=best.frame,
-                time_s=round(best.time_s, 3),
-                box=rounded_box(best.face.box),
-                confidence=round(best.face.confidence, 5),
-                landmarks=landmarks(best.face),
-                quality=Quality(**best.quality.rounded()),
-                enhanced=original is not None,
-                original_file=original,
-            ),
-        )
-
-
-def rounded_box(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    x, y, w, h = box
-    return round(x, 1), round(y, 1), round(w, 1), round(h, 1)
-
-
-def landmarks(face: Face) -> Landmarks:
-    points = [(round(x, 1), round(y, 1)) for x, y in face.landmarks]
-    return Landmarks(
-        left_eye=points[0], right_eye=points[1], nose=points[2], mouth_left=points[3], mouth_right=points[4]
-    )
-
-
-def source_record(info: SourceInfo, digest: str, decoded: int) -> SourceRecord:
-    path = Path(info.path)
-    return SourceRecord(
-        path=path.name,
-        sha256=digest,
-        size_bytes=path.stat().st_size,
-        duration_s=round(info.duration_s, 3),
-        fps=round(info.fps, 3),
-        frames=info.frames or decoded,
-        width=info.width,
-        height=info.height,
-    )

@@ -40,6 +40,20 @@ class Track:
     velocity: tuple[float, float] = (0.0, 0.0)  # px/s of the box centre
     unseen_s: float = 0.0  # time looked for (detection ran where it was) and not found
     last_looked_s: float = 0.0
+    frames: set[int] = field(default_factory=set, repr=False)  # frames it was seen in
+    shots: list[tuple[float, np.ndarray]] = field(default_factory=list, repr=False)  # (quality, aligned face)
+    embedding: np.ndarray | None = field(default=None, repr=False)
+
+    def keep_shot(self, quality: float, aligned: np.ndarray | None, keep: int) -> None:
+        """Keep the ``keep`` best aligned shots of the face (for its embedding)."""
+        if aligned is None or keep <= 0:
+            return
+        self.shots.append((quality, aligned))
+        self.shots.sort(key=lambda shot: -shot[0])
+        del self.shots[keep:]
+
+    def wants_shot(self, quality: float, keep: int) -> bool:
+        return keep > 0 and (len(self.shots) < keep or quality > self.shots[-1][0])
 
     def predicted_center(self, time_s: float) -> tuple[float, float]:
         x, y, w, h = self.last.face.box

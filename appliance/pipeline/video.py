@@ -19,9 +19,11 @@ import logging
 import math
 import os
 import queue
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
@@ -100,6 +102,7 @@ class SourceInfo:
     duration_s: float  # as declared (0 if unknown)
     is_image: bool
     codec: str = ""
+    recorded_at: str | None = None  # when the recording started (ISO 8601), from its metadata or name
 
 
 @dataclass(frozen=True)
@@ -176,8 +179,10 @@ class VideoSource:
             fps = _rate(stream, container.format.name in RAW_FORMATS)
             count = max(int(stream.frames or 0), 0)
             duration = _duration(stream, container)
-        self.info = SourceInfo(str(self.path), w, h, fps, count, duration or (count / fps if count else 0.0), False,
-                               codec.name)  # fmt: skip
+            started = recording_start(self.path.name, {**container.metadata, **stream.metadata})
+        self.info = SourceInfo(
+            str(self.path), w, h, fps, count, duration or (count / fps if count else 0.0), False, codec.name, started
+        )
 
     def _open(self) -> Any:
         try:
@@ -347,6 +352,31 @@ class _Decoder:
         if time_s + tolerance >= self.next_analysis:
             self.next_analysis = max(self.next_analysis + self.interval, time_s + self.interval)
             yield Frame(index, time_s, picture)
+
+
+_STAMP = re.compile(
+    r"(?<!\d)(20\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])[-_ T.]?([01]\d|2[0-3])[-_.:h]?([0-5]\d)"
+    r"[-_.:m]?([0-5]\d)(?!\d)"
+)
+
+
+def recording_start(name: str, metadata: dict[str, str]) -> str | None:
+    """When a recording started: the container's ``creation_time``, else a date and time in its name
+    (``cam1_20261127_143005.mp4``, ``2026-11-27 14.30.05.mkv``, as recorders write them)."""
+    stamp = metadata.get("creation_time")
+    if stamp and not stamp.startswith("1970"):
+        try:
+            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).isoformat()
+        except ValueError:
+            pass
+    found = _STAMP.search(name)
+    if found:
+        try:
+            year, month, day, hour, minute, second = (int(part) for part in found.groups())
+            return datetime(year, month, day, hour, minute, second).isoformat()
+        except ValueError:
+            return None
+    return None
 
 
 def _start_s(stream: Any) -> float:

@@ -32,6 +32,11 @@ class StateLayout:
         return self.root / "jobs.sqlite"
 
     @property
+    def people_database(self) -> Path:
+        """The people index: face embeddings across recordings (biometric data)."""
+        return self.root / "people.sqlite"
+
+    @property
     def secret_key(self) -> Path:
         return self.root / "secret.key"
 

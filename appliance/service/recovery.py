@@ -11,18 +11,21 @@ import logging
 from pathlib import Path
 
 from ..output.manifest import read_manifest
+from ..people.index import PeopleIndex
 from .footage import move_no_clobber, write_reason
 from .jobs import MAX_ATTEMPTS, Job, JobStore
 from .layout import StateLayout
+from .worker import index_people
 
 log = logging.getLogger("appliance.service")
 
 
 class Recovery:
-    def __init__(self, store: JobStore, layout: StateLayout, outbox: Path) -> None:
+    def __init__(self, store: JobStore, layout: StateLayout, outbox: Path, people: PeopleIndex | None = None) -> None:
         self.store = store
         self.layout = layout
         self.outbox = outbox
+        self.people = people
 
     def job(self, job: Job, cause: str = "the worker crashed") -> None:
         """``job`` was processing when its worker went away (``cause`` says how, for the reason)."""
@@ -33,6 +36,7 @@ class Recovery:
             manifest = read_manifest(output)
             tracks, frames = (len(manifest.tracks), manifest.stats.frames_analysed) if manifest else (0, 0)
             self.store.finish(job.id, str(kept), str(output), tracks, frames)
+            index_people(self.people, output, job.id)
             log.info("job %d: result %s was published before the interruption; marked done", job.id, output)
         elif not footage.exists():
             self.store.fail(job.id, str(footage), "footage missing after an interruption")

@@ -10,6 +10,7 @@ import shutil
 import time
 from pathlib import Path
 
+from ..people.index import PeopleIndex
 from ..settings import RetentionSettings
 from .jobs import JobStore
 
@@ -28,12 +29,17 @@ def _size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
-def apply_retention(settings: RetentionSettings, outbox: Path, done: Path, store: JobStore) -> None:
+def apply_retention(
+    settings: RetentionSettings, outbox: Path, done: Path, store: JobStore, people: PeopleIndex | None = None
+) -> None:
+    """Purge what the settings say is too old or too much; a purged result's faces leave the people index."""
     now = time.time()
     results = _results(outbox)
 
     def purge(folder: Path, why: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
+        if people is not None:
+            people.forget_recording(folder.name)
         _record(store, f"removed result {folder.name} ({why})")
         results.remove(folder)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..common.paths import fsync_dir
 from ..output.writer import remove_partials
+from ..people.index import PeopleIndex
 from ..settings import Settings, env_name
 from . import health
 from .ingest import Ingest, recover_received
@@ -29,6 +30,7 @@ from .layout import StateLayout
 from .queue.sqlite import SqliteJobStore
 from .recovery import Recovery
 from .retention import apply_retention
+from .searcher import PhotoFace, Searcher, SearchError
 from .watch import InboxWatcher
 from .worker import StopFlag, worker_main
 
@@ -55,7 +57,10 @@ class Service:
         for folder in (self.inbox, self.outbox):
             folder.mkdir(parents=True, exist_ok=True)
         self.store: JobStore = SqliteJobStore(self.layout.database)
-        self.recovery = Recovery(self.store, self.layout, self.outbox)
+        people = settings.people
+        self.people = PeopleIndex(self.layout.people_database, people.threshold) if people.enabled else None
+        self.searcher = Searcher(worker_settings(settings)) if people.enabled else None
+        self.recovery = Recovery(self.store, self.layout, self.outbox, self.people)
         self.ingest = Ingest(self.inbox, self.layout, self.store)
         self._ctx = mp.get_context("spawn")
         self._stop_workers = StopFlag(self._ctx)
@@ -174,17 +179,41 @@ class Service:
         self._stop_requested.set()
 
     def run(self) -> None:
-        """Until :meth:`request_stop`: watch the workers and their progress, apply retention."""
-        last_retention = 0.0
+        """Until :meth:`request_stop`: watch the workers and their progress, apply retention, regroup people."""
+        last_retention = last_regroup = time.monotonic()
+        last_retention -= RETENTION_EVERY_S
         while not self._stop_requested.wait(SUPERVISE_EVERY_S):
             self._watchdog()
             self._check_workers()
             if time.monotonic() - last_retention > RETENTION_EVERY_S:
                 last_retention = time.monotonic()
                 try:
-                    apply_retention(self.settings.retention, self.outbox, self.layout.done, self.store)
+                    apply_retention(self.settings.retention, self.outbox, self.layout.done, self.store, self.people)
                 except OSError:
                     log.exception("retention failed")
+            if self.people is not None and time.monotonic() - last_regroup > self.settings.people.recluster_s:
+                last_regroup = time.monotonic()
+                self._regroup()
+
+    def _regroup(self) -> None:
+        """Re-group the people index if faces came since the last time (a background thread: it takes a while)."""
+        if self.people is None or self.people.faces_since_regroup() == 0:
+            return
+        people = self.people
+
+        def regroup() -> None:
+            try:
+                done = people.regroup()
+                log.info("people regrouped: %d faces, %d moved", done["faces"], done["changed"])
+            except Exception:  # noqa: BLE001 - the index stays as it was
+                log.exception("regrouping people failed")
+
+        threading.Thread(target=regroup, name="regroup", daemon=True).start()
+
+    def search_photo(self, data: bytes) -> list[PhotoFace]:
+        if self.searcher is None:
+            raise SearchError("the people feature is off (setting people)")
+        return self.searcher.faces(data)
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """Stop taking files, let workers re-queue their job and exit; kill those that do not, stop the web."""
@@ -205,6 +234,8 @@ class Service:
         for job in self.store.processing():  # its worker was killed mid-job: the attempt counts
             self.recovery.job(job, "the worker did not stop when the service stopped")
         remove_partials(self.outbox)
+        if self.searcher is not None:
+            self.searcher.stop()
         if self._server is not None:
             self._server.close()
         log.info("stopped")

@@ -24,6 +24,8 @@ import cv2
 import numpy as np
 
 from ..common.logs import setup_logging
+from ..people.index import PeopleIndex
+from ..people.recordings import index_result
 from ..pipeline.extract import Cancelled, Extractor, Progress
 from ..pipeline.preview import preview_image
 from ..pipeline.video import InputError
@@ -67,6 +69,16 @@ class StopFlag:
         return self.is_set()
 
 
+def index_people(people: PeopleIndex | None, output: Path, job: int) -> None:
+    """A done job's people into the people index; a failure there is logged, the job stays done."""
+    if people is None:
+        return
+    try:
+        index_result(people, output, job)
+    except Exception:  # noqa: BLE001 - the results are published and kept; the index can be rebuilt
+        log.exception("job %d: its people could not be indexed", job)
+
+
 def limit_address_space(megabytes: int) -> None:
     if megabytes > 0:
         limit = megabytes * MB
@@ -84,10 +96,11 @@ def worker_main(settings: Settings, worker_id: int, stop: StopFlag) -> None:
     _stop_with_parent(stop)
     layout = StateLayout(settings.service.state_dir)
     store = SqliteJobStore(layout.database)
-    extractor = Extractor(settings.extract, motion=settings.motion, scan=settings.scan)
+    extractor = Extractor(settings.extract, motion=settings.motion, scan=settings.scan, people=settings.people)
     limit_address_space(settings.service.worker_memory_mb)  # after the nets are loaded: they map a lot once
     log.info("worker %d ready (backend %s)", worker_id, extractor.detector.backend)
-    worker = Worker(settings.service, layout, worker_id, store, extractor, stop)
+    people = PeopleIndex(layout.people_database, settings.people.threshold) if settings.people.enabled else None
+    worker = Worker(settings.service, layout, worker_id, store, extractor, stop, people)
     while not stop.is_set():
         job = store.claim(worker_id)
         if job is None:
@@ -120,8 +133,10 @@ class Worker:
         store: JobStore,
         extractor: Extractor,
         stop: StopFlag,
+        people: PeopleIndex | None = None,
     ) -> None:
         self.settings = settings
+        self.people = people
         self.layout = layout
         self.id = worker_id
         self.store = store
@@ -159,6 +174,7 @@ class Worker:
         moved = move_no_clobber(path, self.layout.done)
         frames = result.manifest.stats.frames_analysed
         self.store.finish(job.id, str(moved), str(result.output), result.tracks, frames)
+        index_people(self.people, result.output, job.id)
         elapsed = time.monotonic() - started
         log.info("job %d done: %s: %d faces in %.1f s -> %s", job.id, job.name, result.tracks, elapsed, result.output)
 

@@ -37,7 +37,7 @@ class Section(BaseModel):
 class ExtractSettings(Section):
     """What the pipeline does with each frame: detection, crops, enhancement."""
 
-    commands = ("extract", "serve", "eval")
+    commands = ("extract", "serve", "eval", "search")
     backend: Backend = Field("auto", description="net runner: tflite if LiteRT and the models are installed, else tf")
     fps: float | None = Field(
         5.0, gt=0, description="analysed frames per second, or `all` (every frame)", json_schema_extra={"none": "all"}
@@ -91,10 +91,32 @@ class ScanSettings(Section):
     refresh_s: float = Field(600.0, gt=0, description="in still stretches, a full-frame detection at least this often")
 
 
+class PeopleSettings(Section):
+    """People, not tracks: face embeddings group the tracks of one person, within and across recordings."""
+
+    prefix = "people_"
+    commands = ("extract", "serve", "eval", "people", "search")
+    enabled: bool = Field(
+        True,
+        description="group tracks into people with face embeddings (SFace); off: no embedding is computed or kept",
+        json_schema_extra={"flat": "people"},
+    )
+    threshold: float = Field(
+        0.38,
+        ge=-1,
+        le=1,
+        description="cosine similarity at which two faces are taken for the same person (chosen on data: README)",
+    )
+    shots: int = Field(3, ge=1, le=10, description="best shots of a track whose embeddings are averaged")
+    recluster_s: float = Field(
+        3600.0, gt=0, description="the people index is re-grouped (with the corrections kept) at most this often"
+    )
+
+
 class ServiceSettings(Section):
     """Where footage and results live, and how the service takes files and runs workers."""
 
-    commands = ("serve",)
+    commands = ("serve", "people", "search")
     data: Path = Field(Path("./data"), description="holds `inbox/`, `outbox/`, `state/` unless these are set")
     inbox: Path | None = Field(None, description="inbox folder", json_schema_extra={"none": "<data>/inbox"})
     outbox: Path | None = Field(None, description="outbox folder", json_schema_extra={"none": "<data>/outbox"})
@@ -213,6 +235,7 @@ class Settings(BaseModel):
     extract: ExtractSettings = ExtractSettings()
     motion: MotionSettings = MotionSettings()
     scan: ScanSettings = ScanSettings()
+    people: PeopleSettings = PeopleSettings()
     service: ServiceSettings = ServiceSettings()
     web: WebSettings = WebSettings()
     retention: RetentionSettings = RetentionSettings()

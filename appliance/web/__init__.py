@@ -12,17 +12,28 @@ from typing import Protocol
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ..people.index import PeopleIndex
 from ..service.jobs import JobStore
 from ..service.layout import StateLayout
 from ..settings import Settings
-from . import api, auth, files, metrics, pages
+from . import api, auth, files, metrics, pages, people
 from .context import EXTENSION, ServiceView, WebContext
 
-MAX_REQUEST_BYTES = 64 * 1024  # forms only: nothing large is ever posted
+MAX_REQUEST_BYTES = 9 << 20  # a photo to search with is the largest thing posted (8 MB)
 
 
 class KeyedService(ServiceView, Protocol):
     def secret_key(self) -> bytes: ...
+
+
+def people_index(settings: Settings, service: object) -> PeopleIndex | None:
+    """The service's people index, or one of the state folder's (the page alone, in tests)."""
+    if not settings.people.enabled:
+        return None
+    found = getattr(service, "people", None)
+    if isinstance(found, PeopleIndex):
+        return found
+    return PeopleIndex(StateLayout(settings.service.state_dir).people_database, settings.people.threshold)
 
 
 def create_app(
@@ -50,7 +61,8 @@ def create_app(
         metrics.registry_for(store),
         auth.allowed_hosts(web.host, web.allowed_hosts),
         auth.LoginLimiter(),
+        people_index(settings, service),
     )
-    for blueprint in (auth.bp, pages.bp, api.bp, files.bp, metrics.bp):
+    for blueprint in (auth.bp, pages.bp, api.bp, files.bp, metrics.bp, people.bp):
         app.register_blueprint(blueprint)
     return app

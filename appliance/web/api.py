@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request, url_for
 from .. import __version__
 from ..service.jobs import JobState
 from .context import context
-from .views import job_view, tracks_of
+from .views import job_view, people_of, tracks_of
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 GALLERY_FACES = 24  # the newest faces on the status page
@@ -23,16 +23,15 @@ JOBS_MAX_LIMIT = 1000
 def _gallery() -> list[dict[str, Any]]:
     gallery: list[dict[str, Any]] = []
     for job in context().store.recent(limit=GALLERY_JOBS, state=JobState.DONE):
-        for track in tracks_of(job):
-            best = track["best"]
+        for person in people_of(job):
             gallery.append(
                 {
                     "job": job.id,
                     "name": job.name,
-                    "track": track["id"],
-                    "url": track["url"],
-                    "time_s": best["time_s"],
-                    "confidence": best["confidence"],
+                    "person": person["id"],
+                    "url": person["url"],
+                    "time_s": person["best"]["time_s"],
+                    "quality": person["best"]["quality"],
                 }
             )
             if len(gallery) >= GALLERY_FACES:
@@ -77,4 +76,4 @@ def job(job_id: int) -> Any:
     found = context().store.get(job_id)
     if found is None:
         return jsonify(error="no such job"), 404
-    return jsonify({**job_view(found), "tracks": tracks_of(found)})
+    return jsonify({**job_view(found), "tracks": tracks_of(found), "people": people_of(found)})

@@ -37,7 +37,7 @@ LOGIN_WINDOW_S = 60.0
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # "no-referrer" would make browsers send "Origin: null" on our own forms
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'",
 }
 
@@ -105,11 +105,14 @@ def csrf_ok() -> bool:
 
 def _same_origin() -> bool:
     """Browsers say where a request comes from: a state change from another site is refused."""
-    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site not in (None, "same-origin", "none"):
         return False
     origin = request.headers.get("Origin")
     if origin is None:
         return True
+    if origin == "null":  # an origin the browser will not name: only if it says the request is ours
+        return fetch_site == "same-origin"
     parts = urlsplit(origin)
     return parts.netloc.lower() == request.host.lower() or (
         host_name(parts.netloc) in LOOPBACK_NAMES and host_name(request.host) in LOOPBACK_NAMES

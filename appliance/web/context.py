@@ -9,10 +9,12 @@ from typing import Any, Protocol
 from flask import current_app
 from prometheus_client import CollectorRegistry
 
+from ..people.index import PeopleIndex
 from ..service import health
 from ..service.health import Health
 from ..service.jobs import JobStore
 from ..service.layout import StateLayout
+from ..service.searcher import PhotoFace
 from ..settings import Settings
 
 
@@ -20,6 +22,8 @@ class ServiceView(Protocol):
     """What the page asks of the running service (absent when the page is served alone, in tests)."""
 
     def health(self) -> Health: ...
+
+    def search_photo(self, data: bytes) -> list[PhotoFace]: ...
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class WebContext:
     registry: CollectorRegistry
     allowed_hosts: frozenset[str] | None  # None: any
     login_limiter: Any
+    people: PeopleIndex | None  # None: the people feature is off
 
     @property
     def outbox(self) -> Path:

@@ -20,13 +20,23 @@ def job_view(job: Job) -> dict[str, Any]:
 
 def tracks_of(job: Job) -> list[dict[str, Any]]:
     """The job's tracks from its manifest, each with the URL of its best shot."""
-    if not job.output:
-        return []
-    manifest = read_manifest(Path(job.output))
-    if manifest is None:
+    manifest = read_manifest(Path(job.output)) if job.output else None
+    if manifest is None or job.output is None:
         return []
     folder = Path(job.output).name
     return [
         {**track.model_dump(mode="json"), "url": url_for("files.result_file", relative=f"{folder}/{track.best.file}")}
         for track in manifest.tracks
+    ]
+
+
+def people_of(job: Job) -> list[dict[str, Any]]:
+    """The job's people from its manifest (one crop each), with the URL of that crop."""
+    manifest = read_manifest(Path(job.output)) if job.output else None
+    if manifest is None or job.output is None:
+        return []
+    folder = Path(job.output).name
+    return [
+        {**person.model_dump(mode="json"), "url": url_for("files.result_file", relative=f"{folder}/{person.best.file}")}
+        for person in manifest.people
     ]

@@ -42,7 +42,7 @@ def test_what_is_not_a_manifest_reads_as_none(tmp_path, manifest_validator):
 def test_a_result_is_published_whole_under_a_free_name(tmp_path):
     manifest = sample_manifest()
     with ResultWriter(tmp_path, "walk") as writer:
-        writer.image("faces/track-0001.jpg", np.zeros((20, 20, 3), np.uint8))
+        writer.image("tracks/track-0001.jpg", np.zeros((20, 20, 3), np.uint8))
         writer.manifest(manifest)
         assert not (tmp_path / "walk").exists()  # nothing visible under the final name before commit
         first = writer.commit()
@@ -51,14 +51,14 @@ def test_a_result_is_published_whole_under_a_free_name(tmp_path):
         second = writer.commit()
     assert (first.name, second.name) == ("walk", "walk-2")
     rows = list(csv.DictReader((first / "faces.csv").open()))
-    assert list(rows[0]) == CSV_FIELDS and rows[0]["file"] == "faces/track-0001.jpg"
-    assert (first / "faces" / "track-0001.jpg").read_bytes()[:2] == b"\xff\xd8"
+    assert list(rows[0]) == CSV_FIELDS and rows[0]["file"] == "tracks/track-0001.jpg"
+    assert (first / "tracks" / "track-0001.jpg").read_bytes()[:2] == b"\xff\xd8"
     assert not list(tmp_path.glob(PARTIAL_PREFIX + "*"))
 
 
 def test_a_failed_extraction_leaves_nothing_and_partials_from_a_crash_are_removed(tmp_path):
     with pytest.raises(RuntimeError), ResultWriter(tmp_path, "walk") as writer:
-        writer.image("faces/track-0001.jpg", np.zeros((20, 20, 3), np.uint8))
+        writer.image("tracks/track-0001.jpg", np.zeros((20, 20, 3), np.uint8))
         raise RuntimeError("decoder died")
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".lock")] == []
     crashed = ResultWriter(tmp_path, "cam")  # as a kill -9 leaves it: never committed, never aborted

@@ -224,7 +224,7 @@ def test_results_are_synced_before_and_after_they_are_published(tmp_path, videos
     publish = next(i for i, line in enumerate(lines) if "rename" in line and ".partial-" in line and "carphone" in line)
     synced = {line.split("<", 1)[1].split(">", 1)[0] for line in lines[:publish] if "fsync(" in line}
     partial = lines[publish].split('"')[1]
-    for name in ("manifest.json", "faces.csv", "faces/track-0001.jpg"):
+    for name in ("manifest.json", "faces.csv", "tracks/track-0001.jpg", "faces/person-0001.jpg"):
         assert f"{partial}/{name}" in synced, f"{name} not synced before publishing"
     assert f"{partial}/faces" in synced and partial in synced  # the folders too
     after = [line for line in lines[publish + 1 :] if "fsync(" in line]

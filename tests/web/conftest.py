@@ -34,9 +34,11 @@ def populated(tmp_path) -> Populated:
     settings = settings_for(data)
     result = settings.service.outbox_dir / "walk"
     (result / "faces").mkdir(parents=True)
-    (result / "faces" / "track-0001.jpg").write_bytes(b"\xff\xd8\xff\xe0 jpeg")
+    (result / "tracks").mkdir()
+    (result / "tracks" / "track-0001.jpg").write_bytes(b"\xff\xd8\xff\xe0 jpeg")
+    (result / "faces" / "person-0001.jpg").write_bytes(b"\xff\xd8\xff\xe0 jpeg")
     (result / "manifest.json").write_text(sample_manifest().to_json())
-    (result / "faces.csv").write_text("track,file\n1,faces/track-0001.jpg\n")
+    (result / "faces.csv").write_text("track,person,file\n1,1,tracks/track-0001.jpg\n")
     (data / "secret.txt").write_text("not for the web")
     os.symlink(data / "secret.txt", settings.service.outbox_dir / "link.txt")
     state = settings.service.state_dir

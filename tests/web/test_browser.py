@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import cv2
 import pytest
 
 from tests.appliance_proc import ApplianceProcess
@@ -48,6 +49,8 @@ def test_page_shows_a_job_going_to_done_and_its_faces(browser_page, videos, tmp_
         shutil.copy(videos / "facenet_pytorch_video.mp4", app.data / "inbox" / "arcade.mp4")
         page.wait_for_selector("#current progress", timeout=60_000)  # the live view while it runs
         page.wait_for_selector("#current img", timeout=30_000)
+        # what the activity scan decided for this file (4 s, one keyframe: too short to judge)
+        page.wait_for_selector("#current .scan:has-text('decoding every frame')", timeout=30_000)
         page.wait_for_selector("#jobs tbody tr .badge.done", timeout=180_000)
         assert page.text_content('[data-state="done"]') == "1"
         page.wait_for_selector("#gallery img")
@@ -60,6 +63,17 @@ def test_page_shows_a_job_going_to_done_and_its_faces(browser_page, videos, tmp_
         page.click("#jobs tbody tr a")
         page.wait_for_selector(".gallery.large img")
         assert "manifest.json" in page.content()
+        # people: a card each, and search by photo (a frame of the clip: its largest face is searched)
+        page.goto(app.url + "/people")
+        assert page.locator("#people figure").count() >= 7
+        frame = tmp_path / "frame.jpg"
+        capture = cv2.VideoCapture(str(videos / "facenet_pytorch_video.mp4"))
+        capture.set(cv2.CAP_PROP_POS_FRAMES, 50)
+        cv2.imwrite(str(frame), capture.read()[1])
+        page.set_input_files("input[name=photo]", str(frame))
+        page.click("#search button")
+        page.wait_for_selector("#matches figure.same img", timeout=60_000)
+        assert "the largest was searched" in page.content()
         assert errors == []
     finally:
         app.close()

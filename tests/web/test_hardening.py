@@ -35,7 +35,7 @@ def csrf_of(client, job_id: int) -> str:
 
 
 # -- 1. DNS rebinding --------------------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["/api/jobs", "/files/walk/faces/track-0001.jpg", "/", "/metrics", "/healthz"])
+@pytest.mark.parametrize("path", ["/api/jobs", "/files/walk/tracks/track-0001.jpg", "/", "/metrics", "/healthz"])
 def test_a_rebound_host_name_is_refused_on_every_route(loopback, path):
     response = loopback.get(path, base_url=EVIL)
     assert response.status_code == 400 and b"walk" not in response.data
@@ -71,6 +71,19 @@ def test_a_cross_site_post_is_refused_even_with_a_stolen_csrf_token(loopback, po
         headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"},
     )
     assert same.status_code == 302
+    populated.store.fail(populated.failed.id, populated.store.get(populated.failed.id).path, "again")
+    unnamed = loopback.post(
+        f"/jobs/{populated.failed.id}/retry",
+        data={"csrf": csrf},
+        headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert unnamed.status_code == 403  # a page that hides its origin is not trusted
+    ours = loopback.post(
+        f"/jobs/{populated.failed.id}/retry",
+        data={"csrf": csrf},
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert ours.status_code == 302
 
 
 def test_a_token_is_honoured_on_loopback_too(with_token):
@@ -184,6 +197,6 @@ def test_files_outside_result_folders_and_hard_links_are_refused(loopback, popul
 
 
 def test_result_files_are_sandboxed(loopback):
-    response = loopback.get("/files/walk/faces/track-0001.jpg")
+    response = loopback.get("/files/walk/tracks/track-0001.jpg")
     assert response.status_code == 200 and response.mimetype == "image/jpeg"
     assert response.headers["Content-Security-Policy"] == "sandbox"

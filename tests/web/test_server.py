@@ -31,7 +31,7 @@ def test_waitress_serves_the_api_files_and_refuses_without_the_token(populated):
         auth = {"Authorization": f"Bearer {TOKEN}"}
         status, body = get(base + "/api/status", auth)
         assert status == 200 and json.loads(body)["queue"]["done"] == 1
-        status, body = get(base + "/files/walk/faces/track-0001.jpg", auth)
+        status, body = get(base + "/files/walk/tracks/track-0001.jpg", auth)
         assert status == 200 and body.startswith(b"\xff\xd8")
         assert get(base + "/api/status")[0] == 401
         assert get(base + "/files/%2e%2e/secret.txt", auth)[0] == 404

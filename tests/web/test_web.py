@@ -29,7 +29,7 @@ def exposed(populated):
 def test_status_jobs_and_one_job(client, populated):
     data = client.get("/api/status").get_json()
     assert data["queue"] == {"received": 0, "queued": 0, "processing": 0, "done": 1, "failed": 1, "duplicate": 0}
-    assert data["gallery"][0]["url"] == "/files/walk/faces/track-0001.jpg"
+    assert data["gallery"][0]["url"] == "/files/walk/faces/person-0001.jpg"
     jobs = client.get("/api/jobs").get_json()["jobs"]
     assert [j["state"] for j in jobs] == ["failed", "done"]
     for job in jobs:
@@ -57,7 +57,7 @@ def test_pages_escape_names_and_link_the_results(client, populated):
     page = client.get(f"/jobs/{populated.failed.id}").get_data(as_text=True)
     assert "bad &lt;script&gt;.mp4" in page and "<script>.mp4" not in page
     page = client.get(f"/jobs/{populated.done.id}").get_data(as_text=True)
-    assert "/files/walk/manifest.json?download=1" in page and "/files/walk/faces/track-0001.jpg" in page
+    assert "/files/walk/manifest.json?download=1" in page and "/files/walk/tracks/track-0001.jpg" in page
     assert client.get("/jobs/999").status_code == 404
     response = client.get("/")
     assert response.status_code == 200 and response.headers["X-Frame-Options"] == "DENY"
@@ -65,7 +65,7 @@ def test_pages_escape_names_and_link_the_results(client, populated):
 
 
 def test_files_are_served_from_results_only(client):
-    response = client.get("/files/walk/faces/track-0001.jpg")
+    response = client.get("/files/walk/tracks/track-0001.jpg")
     assert response.status_code == 200 and response.data.startswith(b"\xff\xd8")
     download = client.get("/files/walk/manifest.json?download=1")
     assert "attachment" in download.headers["Content-Disposition"]
@@ -91,7 +91,7 @@ def test_traversal_attempts_are_refused(client, path):
 
 
 def test_off_loopback_everything_but_healthz_needs_the_token(exposed):
-    for path in ("/api/status", "/api/jobs", "/metrics", "/files/walk/faces/track-0001.jpg"):
+    for path in ("/api/status", "/api/jobs", "/metrics", "/files/walk/tracks/track-0001.jpg"):
         assert exposed.get(path).status_code == 401, path
         assert exposed.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401, path
         assert exposed.get(path, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200, path

@@ -47,8 +47,8 @@ function renderGallery(items) {
   if (box.dataset.key === key) return;  // unchanged: keep the loaded images
   box.dataset.key = key;
   box.replaceChildren(...items.map(i => el("figure", {},
-    el("a", { href: `/jobs/${i.job}` }, el("img", { src: i.url, alt: `face ${i.track} of ${i.name}` })),
-    el("figcaption", {}, `${i.time_s.toFixed(1)} s · ${i.confidence.toFixed(2)}`))));
+    el("a", { href: `/jobs/${i.job}` }, el("img", { src: i.url, alt: `person ${i.person} of ${i.name}` })),
+    el("figcaption", {}, `${i.time_s.toFixed(1)} s · ${i.name}`))));
 }
 
 function retryButton(job) {

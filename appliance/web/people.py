@@ -1,0 +1,200 @@
+"""People on the page: a card each, a person's appearances across recordings, search by photo, and the
+corrections a person can make (rename, merge, split, "not the same person", forget).
+
+Searching needs faces found and embedded in the photo: the running service does that in a process
+of its own (the page never runs a net); the uploaded photo is not kept.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+
+from ..people.index import PeopleIndex
+from ..service.searcher import SearchError
+from .auth import csrf_ok
+from .context import WebContext, context
+
+bp = Blueprint("people", __name__)
+SEARCH_RESULTS = 12
+NAME_MAX = 80
+
+
+def _index() -> PeopleIndex:
+    index = context().people
+    if index is None:
+        abort(404, "the people feature is off (setting people)")
+    return index
+
+
+def _when(face: dict[str, Any]) -> str:
+    stamp = face.get("recorded_at")
+    if stamp:
+        moment = datetime.fromtimestamp(stamp + face.get("time_s", 0.0), timezone.utc)
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return ""
+
+
+def card(person: dict[str, Any]) -> dict[str, Any]:
+    best = person.get("best") or {}
+    return {
+        "id": person["id"],
+        "name": person.get("name"),
+        "faces": person.get("faces"),
+        "recordings": person.get("recordings"),
+        "first_seen": person.get("first_recorded") or person.get("first_added"),
+        "last_seen": person.get("last_recorded") or person.get("last_added"),
+        "url": url_for("people.person_page", person=person["id"]),
+        "face": url_for("files.result_file", relative=best["crop"]) if best else None,
+    }
+
+
+def appearances(person: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {**face, "when": _when(face), "face": url_for("files.result_file", relative=face["crop"])}
+        for face in person["faces"]
+    ]
+
+
+# -- pages -------------------------------------------------------------------------------------------
+@bp.get("/people")
+def people_page() -> Any:
+    return render_template("people.html", people=[card(p) for p in _index().people()], results=None)
+
+
+@bp.get("/people/<int:person>")
+def person_page(person: int) -> Any:
+    found = _index().person(person)
+    if found is None:
+        abort(404)
+    return render_template("person.html", person=found, card=card({**found, **_summary(found)}),
+                           appearances=appearances(found))  # fmt: skip
+
+
+def _summary(person: dict[str, Any]) -> dict[str, Any]:
+    faces = person["faces"]
+    recorded = [f["recorded_at"] for f in faces if f.get("recorded_at")]
+    return {
+        "faces": len(faces),
+        "recordings": len({f["recording"] for f in faces}),
+        "first_recorded": min(recorded, default=None),
+        "last_recorded": max(recorded, default=None),
+        "first_added": min((f["added"] for f in faces), default=None),
+        "last_added": max((f["added"] for f in faces), default=None),
+    }
+
+
+def _action(person: int, done: bool, message: str) -> Any:
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(ok=done, message=message), (200 if done else 409)
+    flash(message)
+    return redirect(url_for("people.person_page", person=person) if done else request.referrer or "/people")
+
+
+def _checked() -> None:
+    if not csrf_ok():
+        abort(403)
+
+
+@bp.post("/people/<int:person>/rename")
+def rename(person: int) -> Any:
+    _checked()
+    name = request.form.get("name", "").strip()[:NAME_MAX]
+    done = _index().rename(person, name or None)
+    return _action(person, done, f"named {name!r}" if name else "name removed")
+
+
+@bp.post("/people/<int:person>/merge")
+def merge(person: int) -> Any:
+    _checked()
+    other = request.form.get("other", type=int)
+    done = other is not None and _index().merge(person, other)
+    return _action(person, done, f"#{other} merged into #{person}" if done else "nothing to merge")
+
+
+@bp.post("/people/<int:person>/not-same")
+def not_same(person: int) -> Any:
+    _checked()
+    other = request.form.get("other", type=int)
+    done = other is not None and other != person and _index().not_same(person, other)
+    return _action(person, done, f"#{person} and #{other} are kept apart" if done else "no such people")
+
+
+@bp.post("/people/<int:person>/split")
+def split(person: int) -> Any:
+    _checked()
+    faces = request.form.getlist("face", type=int)
+    new = _index().split(person, faces)
+    if new is None:
+        return _action(person, False, "choose some, not all, of the faces")
+    return _action(new, True, f"the chosen faces are person #{new} now")
+
+
+@bp.post("/people/<int:person>/forget")
+def forget(person: int) -> Any:
+    _checked()
+    deleted = _index().forget(person)
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(ok=deleted > 0, faces=deleted)
+    flash(f"person #{person} forgotten ({deleted} faces)")
+    return redirect(url_for("people.people_page"))
+
+
+@bp.post("/people/search")
+def search_page() -> Any:
+    ctx = context()
+    found, status = search(ctx, request.files.get("photo"))
+    people = [card(p) for p in _index().people()]
+    return render_template("people.html", people=people, results=found), status
+
+
+# -- API ---------------------------------------------------------------------------------------------
+@bp.get("/api/people")
+def people_api() -> Any:
+    index = _index()
+    return jsonify(people=[card(p) for p in index.people()], faces=index.count()["faces"])
+
+
+@bp.get("/api/people/<int:person>")
+def person_api(person: int) -> Any:
+    found = _index().person(person)
+    if found is None:
+        return jsonify(error="no such person"), 404
+    return jsonify({**card({**found, **_summary(found)}), "appearances": appearances(found)})
+
+
+@bp.post("/api/search")
+def search_api() -> Any:
+    found, status = search(context(), request.files.get("photo"))
+    return jsonify(found), status
+
+
+def search(ctx: WebContext, upload: Any) -> tuple[dict[str, Any], int]:
+    """Ranked matches for the largest face of an uploaded photo (the photo is read, never kept)."""
+    index = _index()
+    if upload is None:
+        return {"error": "no photo: send it as the form field 'photo'"}, 400
+    if ctx.service is None:
+        return {"error": "search runs in the appliance's service (appliance serve)"}, 503
+    data = upload.read()
+    try:
+        faces = ctx.service.search_photo(data)
+    except SearchError as exc:
+        return {"error": str(exc)}, 422
+    if not faces:
+        return {"error": "no face found in the photo", "faces": 0}, 422
+    matches = index.search(faces[0].embedding, SEARCH_RESULTS)
+    note = f"{len(faces)} faces in the photo: the largest was searched" if len(faces) > 1 else None
+    return {
+        "faces": len(faces),
+        "note": note,
+        "box": [round(v, 1) for v in faces[0].box],
+        "matches": [
+            {**m.face, "similarity": m.similarity, "same_person": m.similarity >= index.threshold,
+             "when": _when(m.face), "face": url_for("files.result_file", relative=m.face["crop"]),
+             "person_url": url_for("people.person_page", person=m.face["person"])}
+            for m in matches
+        ],
+    }, 200  # fmt: skip

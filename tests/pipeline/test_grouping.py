@@ -1,0 +1,62 @@
+"""Tracks grouped into people on the shared clips: the same person across a shot change, nobody merged
+who was seen at the same time, and the layout of the result (faces/ per person, tracks/ per track)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from appliance.output.embeddings import read_embeddings
+from appliance.pipeline.extract import Extractor
+from appliance.settings import ExtractSettings, PeopleSettings
+
+pytestmark = pytest.mark.slow  # whole clips
+
+
+@pytest.fixture(scope="module")
+def extractor(tflite_detector):
+    return Extractor(ExtractSettings(backend="tflite"), detector=tflite_detector)
+
+
+def test_the_performer_in_wide_and_medium_shot_is_one_person(extractor, videos, tmp_path):
+    """short_hamilton_clip: P1 at the microphone, wide shot (0-0.67 s, ~36 px) then medium shot (2.7-7 s)."""
+    manifest = extractor.run(videos / "short_hamilton_clip.mp4", tmp_path).manifest
+    wide = next(t for t in manifest.tracks if t.last_s <= 0.7 and t.best.box[2] > 30)
+    medium = next(t for t in manifest.tracks if t.first_s >= 2.0 and t.last_s >= 7.0 and t.best.box[2] > 70)
+    assert wide.person == medium.person
+    assert len(manifest.people) == len(manifest.tracks) - 1
+
+
+def test_people_seen_together_are_never_merged(extractor, videos, tmp_path):
+    """facenet_pytorch_video: 9 tracks; the curly-haired woman in the background (tracks at x~915 px, at
+    0-1.2 s and again at 3.8 s after being hidden) is the one pair grouped; nobody else."""
+    result = extractor.run(videos / "facenet_pytorch_video.mp4", tmp_path)
+    manifest = result.manifest
+    by_person: dict[int, list] = {}
+    for track in manifest.tracks:
+        by_person.setdefault(track.person, []).append(track)
+    groups = [tracks for tracks in by_person.values() if len(tracks) > 1]
+    assert len(manifest.people) == 8 and len(groups) == 1
+    pair = groups[0]
+    assert all(abs(t.best.box[0] - 913) < 20 for t in pair)  # the same place in the frame
+    assert pair[0].last_s < pair[1].first_s  # one after the other, never together
+    # the layout: one crop per person in faces/, one per track in tracks/, the embeddings beside
+    assert sorted(p.name for p in (result.output / "faces").iterdir()) == [f"person-{n:04d}.jpg" for n in range(1, 9)]
+    assert len(list((result.output / "tracks").iterdir())) == 9
+    assert sorted(read_embeddings(result.output)) == list(range(1, 10))
+    csv_header = (result.output / "faces.csv").read_text().splitlines()[0]
+    assert csv_header.startswith("track,person,file")
+
+
+def test_the_night_crowd_gives_at_most_two_people(extractor, videos, tmp_path):
+    manifest = extractor.run(videos / "MOT20-05-raw_even_shorter.mp4", tmp_path).manifest
+    assert len(manifest.people) <= 2
+
+
+def test_with_people_off_nothing_is_embedded(tflite_detector, videos, tmp_path):
+    off = Extractor(ExtractSettings(backend="tflite"), detector=tflite_detector, people=PeopleSettings(enabled=False))
+    result = off.run(videos / "carphone_pristine.mp4", tmp_path)
+    manifest = json.loads((result.output / "manifest.json").read_text())
+    assert manifest["embeddings"] is None and not (result.output / "embeddings.npz").exists()
+    assert [p["tracks"] for p in manifest["people"]] == [[1]]
