@@ -98,21 +98,26 @@ def child_original(video: str) -> dict:
     }
 
 
-def child_extract(video: str, backend: str, scan: str) -> dict:
+def child_extract(video: str, backend: str, scan: str, people: str = "on") -> dict:
     sys.path.insert(0, str(REPO))
     from appliance.pipeline.extract import Extractor
-    from appliance.settings import ExtractSettings, ScanSettings
+    from appliance.settings import ExtractSettings, PeopleSettings, ScanSettings
 
     out = Path(tempfile.mkdtemp(prefix="extract-"))
     started = time.perf_counter()
-    extractor = Extractor(ExtractSettings(backend=backend), scan=ScanSettings(enabled=scan == "on"))
+    extractor = Extractor(
+        ExtractSettings(backend=backend),
+        scan=ScanSettings(enabled=scan == "on"),
+        people=PeopleSettings(enabled=people == "on"),
+    )
     result = extractor.run(video, out)
     wall = time.perf_counter() - started
     stats = result.manifest.stats
     return {
         "wall_s": round(wall, 2),
         "tracks": result.tracks,
-        "crops": result.tracks,
+        "crops": len(result.manifest.people),
+        "people": len(result.manifest.people),
         "duration_s": result.manifest.source.duration_s,
         "frames_decoded": stats.frames_decoded,
         "frames_analysed": stats.frames_analysed,
@@ -164,7 +169,43 @@ def child_decode(video: str, reader: str) -> dict:
     return {"wall_s": round(time.perf_counter() - started, 2), "frames": frames}
 
 
-CHILDREN = {"original": child_original, "extract": child_extract, "baseline": child_baseline, "decode": child_decode}
+def child_search(faces: str) -> dict:
+    """Search by photo over an index of ``faces`` faces: the median of 20 queries."""
+    import numpy as np
+
+    sys.path.insert(0, str(REPO))
+    from appliance.people.index import NewFace, PeopleIndex
+
+    rng = np.random.default_rng(0)
+    index = PeopleIndex(Path(tempfile.mkdtemp(prefix="people-")) / "people.sqlite", threshold=0.38)
+    vectors = rng.normal(size=(int(faces), 128)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    for start in range(0, len(vectors), 100):  # recordings of 100 people each
+        batch = [
+            NewFace(n + 1, n + 1, 0.0, 1.0, 0.5, f"r{start}/tracks/track-{n + 1:04d}.jpg", 0.5, v)
+            for n, v in enumerate(vectors[start : start + 100])
+        ]
+        index.add_recording(f"r{start}", f"r{start}.mp4", batch)
+    index.search(vectors[0])  # the first search loads the matrix
+    times = []
+    for query in vectors[rng.integers(0, len(vectors), 20)]:
+        started = time.perf_counter()
+        index.search(query, 10)
+        times.append(time.perf_counter() - started)
+    return {
+        "faces": index.count()["faces"],
+        "search_ms_median": round(1000 * float(np.median(times)), 2),
+        "search_ms_max": round(1000 * max(times), 2),
+    }
+
+
+CHILDREN = {
+    "original": child_original,
+    "extract": child_extract,
+    "baseline": child_baseline,
+    "decode": child_decode,
+    "search": child_search,
+}
 
 
 def run_child(*args: str, env: dict[str, str] | None = None) -> dict | None:
@@ -221,7 +262,7 @@ def main() -> None:
     parser.add_argument("--backends", default="tflite,tf")
     parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with ('' for none)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per side on the short clips (median)")
-    parser.add_argument("--parts", default="busy,sample,hour,held")
+    parser.add_argument("--parts", default="busy,sample,hour,held,search")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -238,6 +279,7 @@ def main() -> None:
         for backend in backends:
             sides[f"appliance ({backend})"] = ("extract", str(BUSY), backend, "on")
         sides["appliance, scan off (tflite)"] = ("extract", str(BUSY), "tflite", "off")
+        sides["appliance, people off (tflite)"] = ("extract", str(BUSY), "tflite", "on", "off")
         if worktree:
             sides[f"baseline {args.baseline} (tflite)"] = ("baseline", str(BUSY), "tflite", worktree)
         print("busy footage ...", file=sys.stderr)
@@ -289,6 +331,15 @@ def main() -> None:
             report["held"],
             "decode only (OpenCV)",
         )
+    if "search" in parts:
+        print("search by photo over 10,000 faces ...", file=sys.stderr)
+        report["search"] = run_child("search", "10000")
+        if report["search"]:
+            found = report["search"]
+            print(
+                f"\nSearch by photo: {found['faces']} faces indexed, {found['search_ms_median']} ms per search "
+                f"(median of 20; slowest {found['search_ms_max']} ms)"
+            )
     print_costs(report)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

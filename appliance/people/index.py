@@ -169,15 +169,18 @@ class PeopleIndex:
     def _match_people(self, db: sqlite3.Connection, local: dict[int, list[NewFace]]) -> dict[int, int]:
         """Each of a recording's people to the known person most like them (average similarity over
         all pairs of faces), best pairs first, a known person taken once."""
-        known = self._faces_by_person(db)
-        if not known:
+        rows = db.execute("SELECT person, embedding FROM faces").fetchall()
+        if not rows:
             return {}
-        ids = list(known)
+        known = np.stack([_vector(r["embedding"]) for r in rows])
+        owners, position = np.unique(np.array([r["person"] for r in rows]), return_inverse=True)
+        counts = np.bincount(position)
         scores = []
         for number, group in local.items():
-            mine = np.stack([f.embedding for f in group])
-            for person in ids:
-                scores.append((float((mine @ known[person].T).mean()), number, person))
+            similarity = np.stack([f.embedding for f in group]) @ known.T  # (faces here, faces known)
+            mean = np.bincount(position, weights=similarity.sum(axis=0)) / (counts * len(group))
+            best = np.argsort(-mean)[: len(local)]  # enough candidates for every person here
+            scores.extend((float(mean[k]), number, int(owners[k])) for k in best)
         assigned: dict[int, int] = {}
         taken: set[int] = set()
         for score, number, person in sorted(scores, reverse=True):
@@ -187,12 +190,6 @@ class PeopleIndex:
                 assigned[number] = person
                 taken.add(person)
         return assigned
-
-    def _faces_by_person(self, db: sqlite3.Connection) -> dict[int, np.ndarray]:
-        grouped: dict[int, list[np.ndarray]] = {}
-        for row in db.execute("SELECT person, embedding FROM faces"):
-            grouped.setdefault(row["person"], []).append(_vector(row["embedding"]))
-        return {person: np.stack(vectors) for person, vectors in grouped.items()}
 
     # -- reading ----------------------------------------------------------------------------------
     def people(self) -> list[dict[str, Any]]:

@@ -83,3 +83,21 @@ def test_age_and_size_limits_remove_the_oldest_first_and_say_so(box):
     assert any("ancient" in m and "30 days" in m for m in messages)
     assert any("older" in m and "GB" in m for m in messages)
     assert any("old.mp4" in m for m in messages)
+
+
+def test_a_purged_result_takes_its_faces_out_of_the_people_index(box):
+    import numpy as np
+
+    from appliance.people.index import NewFace, PeopleIndex
+
+    people = PeopleIndex(box.layout.people_database, threshold=0.38)
+    vector = np.ones(128, np.float32) / np.sqrt(128)
+    for name, age in (("old-visit", 40), ("new-visit", 1)):
+        make_result(box.outbox, name, age)
+        people.add_recording(
+            name, f"{name}.mp4", [NewFace(1, 1, 0.0, 1.0, 0.5, f"{name}/tracks/track-0001.jpg", 0.8, vector)]
+        )
+    assert people.count() == {"people": 1, "faces": 2}
+    apply_retention(RetentionSettings(outbox_days=30), box.outbox, box.layout.done, box.store, people)
+    assert people.count() == {"people": 1, "faces": 1}
+    assert [f["recording"] for f in people.person(people.people()[0]["id"])["faces"]] == ["new-visit"]
