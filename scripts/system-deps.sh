@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# System packages the tests use: Debian's Chromium (browser test), ffmpeg (x264 test clips), strace (fsync order).
+# System packages the tests use: Debian's Chromium (browser test), ffmpeg (x264 test clips), strace (fsync order),
+# mosquitto (the MQTT broker the events tests start).
 # Installs them with apt-get when run as root and they are missing; otherwise says what to install.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v strace >/dev/null 2>&1 || missing+=(strace)
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing system packages: ${missing[*]}" >&2

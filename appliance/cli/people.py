@@ -14,8 +14,10 @@ from .common import Subparsers, add_settings, settings_of
 
 def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("people", help="list people seen, show one, merge, rename or forget")
-    p.add_argument("action", nargs="?", default="list", choices=["list", "show", "merge", "rename", "forget"])
-    p.add_argument("ids", nargs="*", help="show ID | merge KEEP OTHER | rename ID NAME | forget ID")
+    p.add_argument(
+        "action", nargs="?", default="list", choices=["list", "show", "merge", "rename", "watch", "unwatch", "forget"]
+    )
+    p.add_argument("ids", nargs="*", help="show ID | merge KEEP OTHER | rename ID NAME | [un]watch ID | forget ID")
     p.add_argument("--json", action="store_true", help="one JSON object")
     add_settings(p, "people")
     p.set_defaults(func=cmd_people)
@@ -56,7 +58,7 @@ def cmd_people(args: argparse.Namespace) -> int:
                 f"first {first}  last {last}"
             )
         return 0
-    needed = {"show": 1, "merge": 2, "rename": 2, "forget": 1}[args.action]
+    needed = {"show": 1, "merge": 2, "rename": 2, "watch": 1, "unwatch": 1, "forget": 1}[args.action]
     if len(ids) != needed:
         print(f"appliance people {args.action}: needs {needed} argument(s)", file=sys.stderr)
         return 2
@@ -75,6 +77,8 @@ def cmd_people(args: argparse.Namespace) -> int:
     done = {
         "merge": lambda: index.merge(int(ids[0]), int(ids[1])),
         "rename": lambda: index.rename(int(ids[0]), ids[1]),
+        "watch": lambda: index.watch(int(ids[0]), True),
+        "unwatch": lambda: index.watch(int(ids[0]), False),
         "forget": lambda: index.forget(int(ids[0])) > 0,
     }[args.action]()
     print(("done" if done else "nothing changed") + f": {args.action} {' '.join(ids)}")

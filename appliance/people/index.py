@@ -28,7 +28,8 @@ from .embed import EMBEDDING_SIZE
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS people (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, created REAL NOT NULL, updated REAL NOT NULL
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, created REAL NOT NULL, updated REAL NOT NULL,
+    watched INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS faces (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -71,6 +72,16 @@ class NewFace:
 
 
 @dataclass(frozen=True)
+class Seen:
+    """A recording's person as the index knows them."""
+
+    person: int
+    new: bool
+    name: str | None = None
+    watched: bool = False
+
+
+@dataclass(frozen=True)
 class Match:
     face: dict[str, Any]
     similarity: float
@@ -91,6 +102,9 @@ class PeopleIndex:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._db().executescript(SCHEMA)
+        columns = {row["name"] for row in self._db().execute("PRAGMA table_info(people)")}
+        if "watched" not in columns:  # an index made before the watch list
+            self._db().execute("ALTER TABLE people ADD COLUMN watched INTEGER NOT NULL DEFAULT 0")
         self._matrix: tuple[int, np.ndarray, list[int]] | None = None  # (version, embeddings, face ids)
 
     def _db(self) -> sqlite3.Connection:
@@ -128,10 +142,13 @@ class PeopleIndex:
         faces: Sequence[NewFace],
         job: int | None = None,
         recorded_at: float | None = None,
-    ) -> dict[int, int]:
-        """Index a recording's faces; returns its people's numbers -> the people they are on this box."""
-        if not faces or self.has_recording(recording):
+    ) -> dict[int, Seen]:
+        """Index a recording's faces (once); its people's numbers -> who they are on this box."""
+        if not faces:
             return {}
+        if self.has_recording(recording):
+            return self._seen_in(recording, new=set())
+        new: set[int] = set()
         local: dict[int, list[NewFace]] = {}
         for face in faces:
             local.setdefault(face.local_person, []).append(face)
@@ -139,8 +156,10 @@ class PeopleIndex:
         with self._tx() as db:
             assigned = self._match_people(db, local)
             for number, group in local.items():
-                person = assigned.get(number) or self._new_person(db, now)
-                assigned[number] = person
+                if number not in assigned:
+                    assigned[number] = self._new_person(db, now)
+                    new.add(assigned[number])
+                person = assigned[number]
                 db.execute("UPDATE people SET updated=? WHERE id=?", (now, person))
                 for face in group:
                     db.execute(
@@ -164,7 +183,21 @@ class PeopleIndex:
                             now,
                         ),
                     )
-        return assigned
+        return self._seen_in(recording, new)
+
+    def _seen_in(self, recording: str, new: set[int]) -> dict[int, Seen]:
+        rows = self._db().execute(
+            "SELECT DISTINCT f.local_person, p.id, p.name, p.watched FROM faces f JOIN people p ON p.id = f.person "
+            "WHERE f.recording = ?",
+            (recording,),
+        )
+        return {r["local_person"]: Seen(r["id"], r["id"] in new, r["name"], bool(r["watched"])) for r in rows}
+
+    def watch(self, person: int, watched: bool) -> bool:
+        """Say (or stop saying) when this person is seen: ``person.seen`` events with ``watched``."""
+        with self._tx() as db:
+            done = db.execute("UPDATE people SET watched=?, updated=? WHERE id=?", (int(watched), time.time(), person))
+            return done.rowcount == 1
 
     def _match_people(self, db: sqlite3.Connection, local: dict[int, list[NewFace]]) -> dict[int, int]:
         """Each of a recording's people to the known person most like them (average similarity over
@@ -175,7 +208,7 @@ class PeopleIndex:
         known = np.stack([_vector(r["embedding"]) for r in rows])
         owners, position = np.unique(np.array([r["person"] for r in rows]), return_inverse=True)
         counts = np.bincount(position)
-        scores = []
+        scores: list[tuple[float, int, int]] = []
         for number, group in local.items():
             similarity = np.stack([f.embedding for f in group]) @ known.T  # (faces here, faces known)
             mean = np.bincount(position, weights=similarity.sum(axis=0)) / (counts * len(group))
@@ -197,7 +230,7 @@ class PeopleIndex:
         rows = (
             self._db()
             .execute(
-                "SELECT p.id, p.name, COUNT(f.id) AS faces, COUNT(DISTINCT f.recording) AS recordings, "
+                "SELECT p.id, p.name, p.watched, COUNT(f.id) AS faces, COUNT(DISTINCT f.recording) AS recordings, "
                 "MIN(f.added) AS first_added, MAX(f.added) AS last_added, MIN(f.recorded_at) AS first_recorded, "
                 "MAX(f.recorded_at) AS last_recorded FROM people p JOIN faces f ON f.person = p.id "
                 "GROUP BY p.id ORDER BY MAX(f.added) DESC, p.id DESC"

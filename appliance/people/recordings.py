@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..output.embeddings import read_embeddings
 from ..output.manifest import Manifest, read_manifest
-from .index import NewFace, PeopleIndex
+from .index import NewFace, PeopleIndex, Seen
 
 
 def faces_of(folder: Path, manifest: Manifest) -> list[NewFace]:
@@ -29,8 +29,8 @@ def faces_of(folder: Path, manifest: Manifest) -> list[NewFace]:
     ]
 
 
-def index_result(index: PeopleIndex, folder: Path, job: int | None = None) -> dict[int, int]:
-    """Add a published result's people to the index (once); the recording's people -> the box's."""
+def index_result(index: PeopleIndex, folder: Path, job: int | None = None) -> dict[int, Seen]:
+    """Add a published result's people to the index (once); the recording's people -> who they are here."""
     manifest = read_manifest(folder)
     if manifest is None:
         return {}

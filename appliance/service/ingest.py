@@ -22,6 +22,7 @@ from ..common.paths import display_name
 from .footage import Unremovable, move_no_clobber, take_from_inbox, unique_path
 from .jobs import Job, JobState, JobStore
 from .layout import StateLayout
+from .notify import record_failed
 
 log = logging.getLogger("appliance.ingest")
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
@@ -84,7 +85,7 @@ class Ingest:
             moved = take_from_inbox(fd, path, self.layout.processing, planned.name)
         except Unremovable as exc:
             reason = f"{name} could not be taken from the inbox: {exc.strerror}; it was left there"
-            self.store.fail(job.id, str(path), reason)
+            record_failed(self.store, job, path, reason)
             self.store.event("failed", reason)
             log.error("job %d failed: %s", job.id, reason)
             return self.store.get(job.id)

@@ -12,16 +12,25 @@ from pathlib import Path
 
 from ..output.manifest import read_manifest
 from ..people.index import PeopleIndex
+from ..settings import EventsSettings
 from .footage import move_no_clobber, write_reason
 from .jobs import MAX_ATTEMPTS, Job, JobStore
 from .layout import StateLayout
-from .worker import index_people
+from .notify import record_done, record_failed
 
 log = logging.getLogger("appliance.service")
 
 
 class Recovery:
-    def __init__(self, store: JobStore, layout: StateLayout, outbox: Path, people: PeopleIndex | None = None) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        layout: StateLayout,
+        outbox: Path,
+        people: PeopleIndex | None = None,
+        events: EventsSettings | None = None,
+    ) -> None:
+        self.events = events or EventsSettings()
         self.store = store
         self.layout = layout
         self.outbox = outbox
@@ -33,19 +42,16 @@ class Recovery:
         footage = Path(job.path)
         if output is not None:
             kept = move_no_clobber(footage, self.layout.done) if footage.exists() else footage
-            manifest = read_manifest(output)
-            tracks, frames = (len(manifest.tracks), manifest.stats.frames_analysed) if manifest else (0, 0)
-            self.store.finish(job.id, str(kept), str(output), tracks, frames)
-            index_people(self.people, output, job.id)
+            record_done(self.store, self.people, self.events, job, kept, output)
             log.info("job %d: result %s was published before the interruption; marked done", job.id, output)
         elif not footage.exists():
-            self.store.fail(job.id, str(footage), "footage missing after an interruption")
+            record_failed(self.store, job, footage, "footage missing after an interruption")
             log.error("job %d: footage %s is missing", job.id, footage)
         elif job.attempts >= MAX_ATTEMPTS:
             reason = f"given up after {job.attempts} attempts: {cause}"
             moved = move_no_clobber(footage, self.layout.failed)
             write_reason(moved, reason)
-            self.store.fail(job.id, str(moved), reason)
+            record_failed(self.store, job, moved, reason)
             self.store.event("failed", f"job {job.id} ({job.name}) {reason}")
             log.error("job %d failed: %s", job.id, reason)
         else:

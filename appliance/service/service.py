@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from ..common.paths import fsync_dir
+from ..events import model as event_model
+from ..events.dispatch import Dispatcher, channels_for
 from ..output.writer import remove_partials
 from ..people.index import PeopleIndex
 from ..settings import Settings, env_name
 from . import health
 from .ingest import Ingest, recover_received
-from .jobs import JobStore
+from .jobs import JobState, JobStore
 from .layout import StateLayout
 from .queue.sqlite import SqliteJobStore
 from .recovery import Recovery
@@ -40,6 +42,7 @@ SUPERVISE_EVERY_S = 1.0  # worker liveness, the watchdog and retention are check
 STOP_GRACE_S = 7.0  # workers get this long to re-queue their job and exit (container stop: 10 s)
 KILL_WAIT_S = 2.0
 HTTP_THREADS = 4
+HEALTH_EVERY_TICKS = 5  # the box's health is compared this many supervision ticks apart
 SECRET_KEY_BYTES = 32
 
 
@@ -56,11 +59,11 @@ class Service:
         self.layout = StateLayout(svc.state_dir).create()
         for folder in (self.inbox, self.outbox):
             folder.mkdir(parents=True, exist_ok=True)
-        self.store: JobStore = SqliteJobStore(self.layout.database)
+        self.store: JobStore = SqliteJobStore(self.layout.database, settings.events.events_kept)
         people = settings.people
         self.people = PeopleIndex(self.layout.people_database, people.threshold) if people.enabled else None
         self.searcher = Searcher(worker_settings(settings)) if people.enabled else None
-        self.recovery = Recovery(self.store, self.layout, self.outbox, self.people)
+        self.recovery = Recovery(self.store, self.layout, self.outbox, self.people, settings.events)
         self.ingest = Ingest(self.inbox, self.layout, self.store)
         self._ctx = mp.get_context("spawn")
         self._stop_workers = StopFlag(self._ctx)
@@ -69,6 +72,10 @@ class Service:
         self._stopping = threading.Event()
         self._stop_requested = threading.Event()
         self.watcher = InboxWatcher(self.inbox, self._take, svc.settle_s, svc.scan_interval_s, svc.polling)
+        self.dispatcher = Dispatcher(
+            self.store, channels_for(settings.events), self.outbox, self.box_state, settings.events.public_url
+        )
+        self._health_status: str | None = None
         self._server: Any = None
         self.port = 0
 
@@ -136,6 +143,28 @@ class Service:
         folders = {"outbox": self.outbox, "state": self.layout.root}
         return health.check(self.store, self.workers_alive(), self.settings.service.stall_timeout_s, folders)
 
+    def _tell_health(self) -> None:
+        """A ``health`` event whenever the box's health changes (and the first time it is not ok)."""
+        found = self.health()
+        status = "ok" if found.ok else "degraded"
+        if status != self._health_status and (self._health_status is not None or status != "ok"):
+            self.store.emit([event_model.health(status, found.problems, self._health_status)])
+            log.info("health: %s%s", status, f" ({', '.join(found.problems)})" if found.problems else "")
+        self._health_status = status
+
+    def box_state(self) -> dict[str, object]:
+        """What Home Assistant shows: the queue, faces today, the last person seen, healthy."""
+        counts = self.store.counts()
+        midnight = time.mktime(time.localtime()[:3] + (0, 0, 0, 0, 0, -1))
+        today = [j for j in self.store.recent(limit=1000, state=JobState.DONE) if (j.finished or 0) >= midnight]
+        last = self.people.people()[0] if self.people is not None and self.people.people() else None
+        return {
+            "queue": counts[JobState.QUEUED] + counts[JobState.PROCESSING],
+            "faces_today": sum(j.faces for j in today),
+            "last_person": (last["name"] or f"#{last['id']}") if last else "",
+            "healthy": self.health().ok,
+        }
+
     # -- lifecycle ---------------------------------------------------------------------------
     def secret_key(self) -> bytes:
         """The key that signs the page's sessions: made once, remade if a power cut left it empty or short."""
@@ -167,6 +196,7 @@ class Service:
         for worker_id in range(1, self.settings.service.workers + 1):
             self._start_worker(worker_id)
         self.watcher.start()
+        self.dispatcher.start()
         app = create_app(self.settings, self.store, service=self)
         web = self.settings.web
         self._server = create_server(app, host=web.host, port=web.port, threads=HTTP_THREADS, ident="appliance")
@@ -182,9 +212,13 @@ class Service:
         """Until :meth:`request_stop`: watch the workers and their progress, apply retention, regroup people."""
         last_retention = last_regroup = time.monotonic()
         last_retention -= RETENTION_EVERY_S
+        ticks = 0
         while not self._stop_requested.wait(SUPERVISE_EVERY_S):
             self._watchdog()
             self._check_workers()
+            ticks += 1
+            if ticks % HEALTH_EVERY_TICKS == 0:
+                self._tell_health()
             if time.monotonic() - last_retention > RETENTION_EVERY_S:
                 last_retention = time.monotonic()
                 try:
@@ -234,6 +268,7 @@ class Service:
         for job in self.store.processing():  # its worker was killed mid-job: the attempt counts
             self.recovery.job(job, "the worker did not stop when the service stopped")
         remove_partials(self.outbox)
+        self.dispatcher.stop()
         if self.searcher is not None:
             self.searcher.stop()
         if self._server is not None:

@@ -25,14 +25,14 @@ import numpy as np
 
 from ..common.logs import setup_logging
 from ..people.index import PeopleIndex
-from ..people.recordings import index_result
 from ..pipeline.extract import Cancelled, Extractor, Progress
 from ..pipeline.preview import preview_image
 from ..pipeline.video import InputError
-from ..settings import ServiceSettings, Settings
+from ..settings import Settings
 from .footage import move_no_clobber, write_reason
 from .jobs import Job, JobStore
 from .layout import StateLayout
+from .notify import record_done, record_failed
 from .queue.sqlite import SqliteJobStore
 
 log = logging.getLogger("appliance.worker")
@@ -69,16 +69,6 @@ class StopFlag:
         return self.is_set()
 
 
-def index_people(people: PeopleIndex | None, output: Path, job: int) -> None:
-    """A done job's people into the people index; a failure there is logged, the job stays done."""
-    if people is None:
-        return
-    try:
-        index_result(people, output, job)
-    except Exception:  # noqa: BLE001 - the results are published and kept; the index can be rebuilt
-        log.exception("job %d: its people could not be indexed", job)
-
-
 def limit_address_space(megabytes: int) -> None:
     if megabytes > 0:
         limit = megabytes * MB
@@ -100,7 +90,7 @@ def worker_main(settings: Settings, worker_id: int, stop: StopFlag) -> None:
     limit_address_space(settings.service.worker_memory_mb)  # after the nets are loaded: they map a lot once
     log.info("worker %d ready (backend %s)", worker_id, extractor.detector.backend)
     people = PeopleIndex(layout.people_database, settings.people.threshold) if settings.people.enabled else None
-    worker = Worker(settings.service, layout, worker_id, store, extractor, stop, people)
+    worker = Worker(settings, layout, worker_id, store, extractor, stop, people)
     while not stop.is_set():
         job = store.claim(worker_id)
         if job is None:
@@ -127,7 +117,7 @@ def _stop_with_parent(stop: StopFlag) -> None:
 class Worker:
     def __init__(
         self,
-        settings: ServiceSettings,
+        all_settings: Settings,
         layout: StateLayout,
         worker_id: int,
         store: JobStore,
@@ -135,7 +125,8 @@ class Worker:
         stop: StopFlag,
         people: PeopleIndex | None = None,
     ) -> None:
-        self.settings = settings
+        self.settings = all_settings.service
+        self.events = all_settings.events
         self.people = people
         self.layout = layout
         self.id = worker_id
@@ -172,9 +163,9 @@ class Worker:
         finally:
             self._lift_cpu_budget()
         moved = move_no_clobber(path, self.layout.done)
-        frames = result.manifest.stats.frames_analysed
-        self.store.finish(job.id, str(moved), str(result.output), result.tracks, frames)
-        index_people(self.people, result.output, job.id)
+        record_done(
+            self.store, self.people, self.events, job, moved, result.output, result.manifest.stats.frames_analysed
+        )
         elapsed = time.monotonic() - started
         log.info("job %d done: %s: %d faces in %.1f s -> %s", job.id, job.name, result.tracks, elapsed, result.output)
 
@@ -235,7 +226,7 @@ class Worker:
         moved = move_no_clobber(path, self.layout.failed) if path.exists() else path
         if moved.exists():
             write_reason(moved, reason)
-        self.store.fail(job.id, str(moved), reason)
+        record_failed(self.store, job, moved, reason)
         log.warning("job %d failed: %s", job.id, reason)
 
     def _write_preview(self, image: np.ndarray) -> None:

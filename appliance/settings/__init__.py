@@ -9,6 +9,7 @@ from .load import CONFIG_ENV, Resolved, env_name, flag_name, load, resolve
 from .model import (
     BACKENDS,
     ENHANCE_MODES,
+    EventsSettings,
     ExtractSettings,
     MotionSettings,
     PeopleSettings,
@@ -26,6 +27,7 @@ __all__ = [
     "CONFIG_ENV",
     "ENHANCE_MODES",
     "ConfigError",
+    "EventsSettings",
     "ExtractSettings",
     "MotionSettings",
     "PeopleSettings",

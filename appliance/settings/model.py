@@ -113,6 +113,59 @@ class PeopleSettings(Section):
     )
 
 
+PersonEvents = Literal["all", "new", "watched", "off"]
+
+
+class EventsSettings(Section):
+    """Events out: MQTT (with Home Assistant discovery) and webhooks, delivered at least once."""
+
+    commands = ("serve",)
+    mqtt: SecretStr | None = Field(
+        None,
+        description="MQTT broker, `mqtt://user:pass@host:1883/prefix` (TLS: `mqtts://`); events go to "
+        "`<prefix>/events` (default prefix `appliance`)",
+    )
+    mqtt_discovery: str = Field(
+        "homeassistant", description="Home Assistant's MQTT discovery prefix (empty: no discovery)"
+    )
+    webhooks: list[str] = Field(default_factory=list, description="URLs every event is POSTed to (comma-separated)")
+    webhook_secret: SecretStr | None = Field(
+        None, description="key of the `X-Appliance-Signature` HMAC-SHA256 over each webhook body"
+    )
+    public_url: str = Field("", description="the page's address as receivers reach it, to make links absolute")
+    person_events: PersonEvents = Field(
+        "all", description="`person.seen` for everyone, only `new` people, only `watched` ones, or `off`"
+    )
+    events_kept: int = Field(10_000, ge=100, description="events waiting for delivery; past this the oldest go")
+
+    @field_validator("mqtt", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("webhooks", mode="before")
+    @classmethod
+    def _urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
+
+    @field_validator("webhooks")
+    @classmethod
+    def _http(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return value
+
+    @field_validator("mqtt")
+    @classmethod
+    def _broker(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("mqtt://", "mqtts://")):
+            raise ValueError("must be mqtt://[user:pass@]host[:port][/prefix] or mqtts://...")
+        return value
+
+
 class ServiceSettings(Section):
     """Where footage and results live, and how the service takes files and runs workers."""
 
@@ -236,6 +289,7 @@ class Settings(BaseModel):
     motion: MotionSettings = MotionSettings()
     scan: ScanSettings = ScanSettings()
     people: PeopleSettings = PeopleSettings()
+    events: EventsSettings = EventsSettings()
     service: ServiceSettings = ServiceSettings()
     web: WebSettings = WebSettings()
     retention: RetentionSettings = RetentionSettings()

@@ -56,6 +56,7 @@ def status() -> Any:
         jobs=[job_view(j) for j in ctx.store.recent(limit=STATUS_JOBS)],
         gallery=_gallery(),
         events=ctx.store.events(STATUS_EVENTS),
+        channels=ctx.store.channels(),
         totals=ctx.store.totals(),
     )
 

@@ -37,6 +37,18 @@ class QueueCollector(Collector):
         yield CounterMetricFamily(
             "appliance_processing_seconds", "Wall time spent on finished jobs", value=totals["processing_seconds"]
         )
+        yield CounterMetricFamily(
+            "appliance_events_dropped",
+            "Events dropped from a full outbox before delivery",
+            value=self.store.events_dropped(),
+        )
+        backlog = GaugeMetricFamily("appliance_events_backlog", "Events waiting for a channel", labels=["channel"])
+        connected = GaugeMetricFamily("appliance_channel_connected", "1 if a channel is connected", labels=["channel"])
+        for channel in self.store.channels():
+            backlog.add_metric([channel["name"]], channel["backlog"])
+            connected.add_metric([channel["name"]], channel["connected"])
+        yield backlog
+        yield connected
 
 
 class HealthCollector(Collector):

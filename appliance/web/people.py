@@ -47,6 +47,7 @@ def card(person: dict[str, Any]) -> dict[str, Any]:
         "first_seen": person.get("first_recorded") or person.get("first_added"),
         "last_seen": person.get("last_recorded") or person.get("last_added"),
         "url": url_for("people.person_page", person=person["id"]),
+        "watched": bool(person.get("watched")),
         "face": url_for("files.result_file", relative=best["crop"]) if best else None,
     }
 
@@ -130,6 +131,14 @@ def split(person: int) -> Any:
     if new is None:
         return _action(person, False, "choose some, not all, of the faces")
     return _action(new, True, f"the chosen faces are person #{new} now")
+
+
+@bp.post("/people/<int:person>/watch")
+def watch(person: int) -> Any:
+    _checked()
+    on = request.form.get("watched") == "1"
+    done = _index().watch(person, on)
+    return _action(person, done, "on the watch list: seeing them sends a watched person.seen" if on else "not watched")
 
 
 @bp.post("/people/<int:person>/forget")

@@ -33,31 +33,38 @@ def index(tmp_path) -> PeopleIndex:
     return PeopleIndex(tmp_path / "people.sqlite", threshold=0.38)
 
 
+def add(index: PeopleIndex, recording: str, faces: list[NewFace]) -> dict[int, int]:
+    """A recording's people -> the box's people (their ids)."""
+    return {number: seen.person for number, seen in index.add_recording(recording, f"{recording}.mp4", faces).items()}
+
+
 def test_the_same_person_in_two_recordings_is_one_person(index):
-    first = index.add_recording("a", "a.mp4", recording(0, 1, 2))
-    second = index.add_recording("b", "b.mp4", recording(2, 3))
+    first = add(index, "a", recording(0, 1, 2))
+    second = add(index, "b", recording(2, 3))
     assert second[1] == first[3]  # identity 2 seen again
     assert second[2] not in first.values()  # identity 3 is new
     assert index.count() == {"people": 4, "faces": 5}
-    assert index.add_recording("a", "a.mp4", recording(0)) == {}  # a recording is indexed once
+    assert add(index, "a", recording(0, 1, 2)) == first  # a recording is indexed once: the same answer
+    assert index.count() == {"people": 4, "faces": 5}
+    assert not any(seen.new for seen in index.add_recording("b", "b.mp4", recording(2, 3)).values())
 
 
 def test_a_known_person_is_taken_by_one_of_a_recordings_people_only(index):
-    index.add_recording("a", "a.mp4", recording(0))
-    found = index.add_recording("b", "b.mp4", recording(0, 0))  # two people the recording kept apart
+    add(index, "a", recording(0))
+    found = add(index, "b", recording(0, 0))  # two people the recording kept apart
     assert len(set(found.values())) == 2
 
 
 def test_search_ranks_faces_by_similarity(index):
-    index.add_recording("a", "a.mp4", recording(0, 1, 2))
+    add(index, "a", recording(0, 1, 2))
     matches = index.search(face_of(1), top=2)
     assert matches[0].face["track"] == 2 and matches[0].similarity > 0.8 > matches[1].similarity
 
 
 def test_corrections_survive_regrouping(index):
     """What a person said holds against what the faces say."""
-    first = index.add_recording("a", "a.mp4", recording(0, 1, 4))
-    second = index.add_recording("b", "b.mp4", recording(4))
+    first = add(index, "a", recording(0, 1, 4))
+    second = add(index, "b", recording(4))
     assert second[1] == first[3]  # identity 4 seen twice: one person ...
     assert index.merge(first[1], first[2])  # ... identities 0 and 1 are one person, says a person
     assert index.rename(first[3], "Alice")
@@ -69,8 +76,8 @@ def test_corrections_survive_regrouping(index):
 
 
 def test_two_named_people_are_never_merged(index):
-    first = index.add_recording("a", "a.mp4", recording(2))
-    second = index.add_recording("b", "b.mp4", recording(3))
+    first = add(index, "a", recording(2))
+    second = add(index, "b", recording(3))
     index.rename(first[1], "Bob")
     index.rename(second[1], "Carol")
     index.threshold = -1.0  # faces that would all be merged
@@ -79,8 +86,8 @@ def test_two_named_people_are_never_merged(index):
 
 
 def test_a_split_stays_split(index):
-    index.add_recording("a", "a.mp4", recording(0))
-    index.add_recording("b", "b.mp4", recording(0))
+    add(index, "a", recording(0))
+    add(index, "b", recording(0))
     person = index.people()[0]
     assert person["faces"] == 2
     face_ids = [f["id"] for f in index.person(person["id"])["faces"]]
@@ -91,8 +98,8 @@ def test_a_split_stays_split(index):
 
 
 def test_forgetting_a_person_and_a_recordings_results(index):
-    people = index.add_recording("a", "a.mp4", recording(0, 1))
-    index.add_recording("b", "b.mp4", recording(1))
+    people = add(index, "a", recording(0, 1))
+    add(index, "b", recording(1))
     assert index.forget(people[1]) == 1
     assert [p["faces"] for p in index.people()] == [2]
     assert index.search(face_of(0), top=5)[0].face["person"] != people[1]

@@ -7,16 +7,18 @@ they are; the ``name`` column holds the form a person reads.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..jobs import KEPT_EVENTS, Job, JobState
+from ...events.model import Event, EventType, NewEvent
+from ..jobs import KEPT_EVENTS, OUTBOX_CAP, Job, JobState
 
 _STATE_LIST = ",".join(f"'{state.value}'" for state in JobState)
 SCHEMA = f"""
@@ -35,6 +37,14 @@ CREATE INDEX IF NOT EXISTS jobs_sha ON jobs(sha256, state);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS channels (
+    name TEXT PRIMARY KEY, delivered_id INTEGER NOT NULL DEFAULT 0, delivered_at REAL,
+    attempts INTEGER NOT NULL DEFAULT 0, error TEXT, connected INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 BUSY_TIMEOUT_S = 30
 # columns added since the first release, for databases made before them
@@ -55,8 +65,9 @@ def _from_db(value: bytes | str | None) -> str | None:
 class SqliteJobStore:
     """Thread-safe (one connection per thread); several processes may share the file (WAL)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, outbox_cap: int = OUTBOX_CAP) -> None:
         self.path = str(path)
+        self.outbox_cap = outbox_cap
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._migrate()
@@ -209,18 +220,24 @@ class SqliteJobStore:
                 (progress, faces, frames, fps, eta_s, time.time(), detail, job_id, P),
             )
 
-    def finish(self, job_id: int, path: str, output: str, faces: int, frames: int = 0) -> None:
+    def finish(
+        self, job_id: int, path: str, output: str, faces: int, frames: int = 0, events: Sequence[NewEvent] = ()
+    ) -> None:
+        """Done, and the events it causes recorded in the same transaction (nothing told that did not happen,
+        nothing that happened untold)."""
         now = time.time()
         with self._tx() as db:
+            self._emit(db, events, now)
             db.execute(
                 "UPDATE jobs SET state=?, path=?, output=?, faces=?, progress=1, eta_s=0, finished=?, updated=?, "
                 "worker=NULL, frames_analysed=MAX(frames_analysed, ?), retry_at=NULL, waits=0 WHERE id=?",
                 (D, _to_db(path), output, faces, now, now, frames, job_id),
             )
 
-    def fail(self, job_id: int, path: str, error: str) -> None:
+    def fail(self, job_id: int, path: str, error: str, events: Sequence[NewEvent] = ()) -> None:
         now = time.time()
         with self._tx() as db:
+            self._emit(db, events, now)
             db.execute(
                 "UPDATE jobs SET state=?, path=?, error=?, finished=?, updated=?, worker=NULL WHERE id=?",
                 (F, _to_db(path), error, now, now, job_id),
@@ -287,6 +304,79 @@ class SqliteJobStore:
         """The result folders that finished jobs own."""
         rows = self._db().execute("SELECT output FROM jobs WHERE state=? AND output IS NOT NULL", (D,))
         return {row["output"] for row in rows}
+
+    # -- the events outbox ---------------------------------------------------------------------------
+    def emit(self, events: Sequence[NewEvent]) -> None:
+        with self._tx() as db:
+            self._emit(db, events, time.time())
+
+    def _emit(self, db: sqlite3.Connection, events: Sequence[NewEvent], now: float) -> None:
+        for event in events:
+            db.execute(
+                "INSERT INTO outbox (time, type, data) VALUES (?, ?, ?)",
+                (now, event.type.value, json.dumps(event.data)),
+            )
+        if events:
+            dropped = db.execute(
+                "DELETE FROM outbox WHERE id <= (SELECT MAX(id) - ? FROM outbox)", (self.outbox_cap,)
+            ).rowcount
+            if dropped > 0:
+                db.execute(
+                    "INSERT INTO counters (name, value) VALUES ('events_dropped', ?) ON CONFLICT(name) "
+                    "DO UPDATE SET value = value + excluded.value",
+                    (dropped,),
+                )
+
+    def register_channel(self, name: str) -> None:
+        """A channel starts with the events from now on (a new receiver is not flooded with history)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO channels (name, delivered_id) VALUES (?, (SELECT COALESCE(MAX(id), 0) "
+                "FROM outbox))",
+                (name,),
+            )
+
+    def pending(self, channel: str, limit: int = 100) -> list[Event]:
+        rows = (
+            self._db()
+            .execute(
+                "SELECT o.* FROM outbox o, channels c WHERE c.name = ? AND o.id > c.delivered_id ORDER BY o.id LIMIT ?",
+                (channel, limit),
+            )
+            .fetchall()
+        )
+        return [Event(r["id"], r["time"], EventType(r["type"]), json.loads(r["data"])) for r in rows]
+
+    def delivered(self, channel: str, event_id: int) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE channels SET delivered_id = MAX(delivered_id, ?), delivered_at = ?, attempts = 0, "
+                "error = NULL WHERE name = ?",
+                (event_id, time.time(), channel),
+            )
+
+    def delivery_failed(self, channel: str, error: str) -> int:
+        """Count a failed attempt; returns the attempts so far (for back-off)."""
+        with self._tx() as db:
+            db.execute("UPDATE channels SET attempts = attempts + 1, error = ? WHERE name = ?", (error, channel))
+            row = db.execute("SELECT attempts FROM channels WHERE name = ?", (channel,)).fetchone()
+        return int(row["attempts"]) if row else 0
+
+    def channel_connected(self, channel: str, connected: bool) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE channels SET connected = ? WHERE name = ?", (int(connected), channel))
+
+    def channels(self) -> list[dict[str, Any]]:
+        """Each channel: connected, last delivery, backlog, last error."""
+        rows = self._db().execute(
+            "SELECT c.*, (SELECT COUNT(*) FROM outbox o WHERE o.id > c.delivered_id) AS backlog FROM channels c "
+            "ORDER BY c.name"
+        )
+        return [dict(r) for r in rows]
+
+    def events_dropped(self) -> int:
+        row = self._db().execute("SELECT value FROM counters WHERE name = 'events_dropped'").fetchone()
+        return int(row["value"]) if row else 0
 
     def event(self, kind: str, message: str) -> None:
         with self._tx() as db:

@@ -75,6 +75,16 @@ function renderEvents(events) {
     el("li", {}, `${new Date(e.time * 1000).toLocaleString()} · ${e.kind}: ${e.message}`)));
 }
 
+function renderChannels(channels) {
+  document.getElementById("channels-card").hidden = !channels.length;
+  document.querySelector("#channels tbody").replaceChildren(...channels.map(c => el("tr", {},
+    el("td", {}, c.name),
+    el("td", {}, c.connected ? "connected" : "not connected"),
+    el("td", {}, c.delivered_at ? new Date(c.delivered_at * 1000).toLocaleString() : "–"),
+    el("td", {}, String(c.backlog)),
+    el("td", { class: "error" }, c.error || ""))));
+}
+
 function renderProblems(health) {
   const box = document.getElementById("problems");
   box.hidden = !health.problems.length;
@@ -92,6 +102,7 @@ async function refresh() {
     renderJobs(data.jobs);
     renderEvents(data.events);
     renderProblems(data.health);
+    renderChannels(data.channels);
     document.body.dataset.updated = String(Date.now());
   } catch (err) {
     console.warn("status refresh failed", err);

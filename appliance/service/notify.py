@@ -1,0 +1,88 @@
+"""The events a job's outcome causes, built to be written in the same transaction as the outcome."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ..events import model
+from ..events.model import NewEvent
+from ..output.manifest import Manifest, read_manifest
+from ..people.index import PeopleIndex, Seen
+from ..people.recordings import index_result
+from ..settings import EventsSettings
+from .jobs import Job, JobStore
+
+log = logging.getLogger("appliance.service")
+
+
+def done_events(
+    job: Job, output: Path, manifest: Manifest | None, seen: dict[int, Seen], settings: EventsSettings
+) -> list[NewEvent]:
+    """``recording.done``, and ``person.seen`` for the people the settings ask for."""
+    link = f"/jobs/{job.id}"
+    if manifest is None:
+        return [model.recording_done(job.id, job.name, output.name, 0, 0, 0.0, link)]
+    events = [
+        model.recording_done(
+            job.id, job.name, output.name, len(manifest.tracks), len(manifest.people), manifest.source.duration_s, link
+        )
+    ]
+    for person in manifest.people:
+        who = seen.get(person.id)
+        if who is None or not _wanted(who, settings):
+            continue
+        crop = f"{output.name}/{person.best.file}"
+        events.append(
+            model.person_seen(
+                who.person,
+                who.name,
+                who.new,
+                who.watched,
+                job.id,
+                job.name,
+                person.best.time_s,
+                f"/files/{crop}",
+                f"/people/{who.person}",
+            )
+        )
+        events[-1].data["crop"] = crop
+    return events
+
+
+def _wanted(who: Seen, settings: EventsSettings) -> bool:
+    return {"all": True, "new": who.new, "watched": who.watched, "off": False}[settings.person_events]
+
+
+def failed_events(job: Job, reason: str) -> list[NewEvent]:
+    return [model.recording_failed(job.id, job.name, reason, f"/jobs/{job.id}")]
+
+
+def record_done(
+    store: JobStore,
+    people: PeopleIndex | None,
+    settings: EventsSettings,
+    job: Job,
+    footage: Path,
+    output: Path,
+    frames: int = 0,
+) -> None:
+    """A job done: its people indexed, then the job marked done with the events it causes, in one transaction.
+
+    Indexing twice is harmless (a recording is indexed once), so a crash between the two is put right by
+    recovery, which calls this again.
+    """
+    manifest = read_manifest(output)
+    seen: dict[int, Seen] = {}
+    if people is not None:
+        try:
+            seen = index_result(people, output, job.id)
+        except Exception:  # noqa: BLE001 - the results are published and kept; the index can be rebuilt
+            log.exception("job %d: its people could not be indexed", job.id)
+    tracks = len(manifest.tracks) if manifest else 0
+    frames = frames or (manifest.stats.frames_analysed if manifest else 0)
+    store.finish(job.id, str(footage), str(output), tracks, frames, done_events(job, output, manifest, seen, settings))
+
+
+def record_failed(store: JobStore, job: Job, footage: Path, reason: str) -> None:
+    store.fail(job.id, str(footage), reason, failed_events(job, reason))
