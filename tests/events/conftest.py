@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import shutil
 import socket
@@ -37,7 +38,8 @@ class Broker:
         self.port = free_port()
         self.folder = folder
         self.process: subprocess.Popen | None = None
-        lines = [f"listener {self.port} 127.0.0.1", "persistence false"]
+        # run as whoever starts it (as root it would switch to the mosquitto user, who cannot read this folder)
+        lines = [f"listener {self.port} 127.0.0.1", "persistence false", f"user {getpass.getuser()}"]
         if password:
             passwords = folder / "passwords"
             subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwords), "appliance", password], check=True)

@@ -179,3 +179,25 @@ def test_the_outbox_is_bounded_and_counts_what_it_drops(tmp_path):
     assert store.events_dropped() == 50
     store.delivered("slow", pending[9].id)
     assert store.channels()[0]["backlog"] == 90
+
+
+def test_health_changes_are_told(tmp_path, videos, receiver):
+    """A worker stuck on a file (SIGSTOP stands in for a hung decoder): degraded, then ok once it is replaced."""
+    import os
+    import signal
+
+    env = {"APPLIANCE_WEBHOOKS": receiver.url, "APPLIANCE_STALL_TIMEOUT_S": "8"}
+    app = ApplianceProcess(tmp_path / "data", env=env).start()
+    try:
+        shutil.copy(videos / "facenet_pytorch_video.mp4", app.data / "inbox" / "walk.mp4")
+        app.wait_for(lambda: any(j["state"] == "processing" for j in app.jobs()), what="processing")
+        for pid in app.worker_pids():
+            os.kill(pid, signal.SIGSTOP)
+        health = lambda: [e["data"] for e in receiver.events() if e["type"] == "health"]  # noqa: E731
+        wait(lambda: any(h["status"] == "degraded" for h in health()), seconds=60, what="a degraded event")
+        degraded = next(h for h in health() if h["status"] == "degraded")
+        assert any("stalled" in problem for problem in degraded["problems"])
+        wait(lambda: health()[-1]["status"] == "ok", seconds=60, what="back to ok")
+        assert health()[-1]["previous"] == "degraded"
+    finally:
+        app.close()
