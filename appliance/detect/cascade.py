@@ -112,31 +112,39 @@ def extract_patches(image: np.ndarray, boxes: np.ndarray, size: int, chunk: int 
 
     Same sampling as ``tf.image.crop_and_resize`` as the ``mtcnn`` package calls it (box corners
     divided by the frame size, corner-aligned grid), so RNet/ONet see what they saw in the package.
+    The four neighbours are gathered by flat index (``np.take``: twice as fast as 2-D fancy indexing)
+    and blended in place; the values are the same.
     """
     height, width = image.shape[:2]
+    flat = image.reshape(-1, image.shape[2])
     out = np.empty((len(boxes), size, size, image.shape[2]), dtype=np.float32)
     steps = np.arange(size, dtype=np.float64) / max(size - 1, 1)
     for start in range(0, len(boxes), chunk):
         b = boxes[start : start + chunk].astype(np.float64)
         ys = (b[:, 1:2] / height) * (height - 1) + steps * ((b[:, 3:4] - b[:, 1:2]) / height) * (height - 1)
         xs = (b[:, 0:1] / width) * (width - 1) + steps * ((b[:, 2:3] - b[:, 0:1]) / width) * (width - 1)
-        y_ok = (ys >= 0) & (ys <= height - 1)
-        x_ok = (xs >= 0) & (xs <= width - 1)
+        inside = ((ys >= 0) & (ys <= height - 1))[:, :, None] & ((xs >= 0) & (xs <= width - 1))[:, None, :]
         y0 = np.clip(np.floor(ys), 0, height - 1).astype(np.int64)
         x0 = np.clip(np.floor(xs), 0, width - 1).astype(np.int64)
-        y1 = np.minimum(y0 + 1, height - 1)
-        x1 = np.minimum(x0 + 1, width - 1)
         wy = (ys - y0)[:, :, None, None].astype(np.float32)
         wx = (xs - x0)[:, None, :, None].astype(np.float32)
-        top_left = image[y0[:, :, None], x0[:, None, :]]
-        top_right = image[y0[:, :, None], x1[:, None, :]]
-        bottom_left = image[y1[:, :, None], x0[:, None, :]]
-        bottom_right = image[y1[:, :, None], x1[:, None, :]]
-        top = top_left + (top_right - top_left) * wx
-        bottom = bottom_left + (bottom_right - bottom_left) * wx
-        patch = top + (bottom - top) * wy
-        patch *= (y_ok[:, :, None] & x_ok[:, None, :])[..., None]
-        out[start : start + chunk] = patch
+        rows0, rows1 = (y0 * width)[:, :, None], (np.minimum(y0 + 1, height - 1) * width)[:, :, None]
+        cols0, cols1 = x0[:, None, :], np.minimum(x0 + 1, width - 1)[:, None, :]
+        top = np.take(flat, rows0 + cols0, axis=0)
+        right = np.take(flat, rows0 + cols1, axis=0)
+        right -= top
+        right *= wx
+        top += right  # the top row blended across
+        bottom = np.take(flat, rows1 + cols0, axis=0)
+        right = np.take(flat, rows1 + cols1, axis=0)
+        right -= bottom
+        right *= wx
+        bottom += right  # the bottom row blended across
+        bottom -= top
+        bottom *= wy
+        top += bottom  # and the two blended down
+        top *= inside[..., None]
+        out[start : start + chunk] = top
     return out
 
 

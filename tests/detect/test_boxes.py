@@ -64,3 +64,30 @@ def test_normalise_is_the_packages_formula_exactly():
     pixels[0, 0] = (0, 255, 128)
     expected = (pixels.astype(np.float32) - 127.5) * (1.0 / 128.0)
     assert normalise(pixels).dtype == np.float32 and np.array_equal(normalise(pixels), expected)
+
+
+def test_patches_are_bilinear_samples_with_zeros_outside():
+    """extract_patches against the sampling written out point by point (crop_and_resize's, corner-aligned)."""
+    import numpy as np
+
+    from appliance.detect.cascade import extract_patches
+
+    rng = np.random.default_rng(1)
+    image = rng.uniform(-1, 1, (23, 31, 3)).astype(np.float32)
+    boxes = np.array([[2.5, 3.0, 20.0, 18.5], [-4.0, -2.0, 9.0, 11.0], [25.0, 15.0, 40.0, 30.0]])
+    size = 5
+    found = extract_patches(image, boxes, size)
+    h, w = image.shape[:2]
+    for n, (x1, y1, x2, y2) in enumerate(boxes):
+        for i in range(size):
+            y = y1 / h * (h - 1) + i / (size - 1) * (y2 - y1) / h * (h - 1)
+            for j in range(size):
+                x = x1 / w * (w - 1) + j / (size - 1) * (x2 - x1) / w * (w - 1)
+                if not (0 <= y <= h - 1 and 0 <= x <= w - 1):
+                    assert not found[n, i, j].any()
+                    continue
+                y0, x0 = int(np.floor(y)), int(np.floor(x))
+                y1_, x1_ = min(y0 + 1, h - 1), min(x0 + 1, w - 1)
+                top = image[y0, x0] + (image[y0, x1_] - image[y0, x0]) * (x - x0)
+                bottom = image[y1_, x0] + (image[y1_, x1_] - image[y1_, x0]) * (x - x0)
+                np.testing.assert_allclose(found[n, i, j], top + (bottom - top) * (y - y0), atol=1e-5)
