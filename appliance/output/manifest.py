@@ -152,6 +152,7 @@ class Stats(Record):
     detections: int = Field(ge=0)
     wall_s: float = Field(ge=0)
     scan: ScanStats | None = None
+    parts: int = Field(1, ge=1, description="parts a long recording was processed in (on any worker), then merged")
 
 
 class Manifest(Record):

@@ -13,6 +13,7 @@ import fcntl
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,10 +21,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..common.box import box_name
 from ..common.paths import fsync_dir
 from .manifest import CSV_FIELDS, CSV_NAME, MANIFEST, Manifest
 
 PARTIAL_PREFIX = ".partial-"
+STALE_PARTIAL_S = 2 * 86400  # another box's partial folder this old is from a box that died mid-job
 JPEG_QUALITY = 95
 
 
@@ -51,7 +54,7 @@ class ResultWriter:
         self.root = Path(out_root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.stem = safe_stem(stem)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{self.stem}-", dir=self.root))
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{box_name()}-{self.stem}-", dir=self.root))
 
     def __enter__(self) -> ResultWriter:
         return self
@@ -91,6 +94,22 @@ class ResultWriter:
                     return target
                 n += 1
 
+    def replace(self, name: str) -> Path:
+        """Publish under exactly ``name``, replacing what is there: for work folders that a retry
+        redoes (a part of a long recording), never for results in the outbox."""
+        self._sync()
+        target = self.root / name
+        with _locked(self.root):
+            old = None
+            if target.exists():
+                old = self.root / f"{PARTIAL_PREFIX}old-{name}-{os.getpid()}"
+                os.rename(target, old)
+            os.rename(self.tmp, target)
+            fsync_dir(self.root)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return target
+
     def _sync(self) -> None:
         """Files readable by all, then each file and each folder synced, deepest first."""
         folders = [self.tmp]
@@ -116,12 +135,17 @@ def safe_stem(stem: str) -> str:
 
 
 def remove_partials(out_root: str | os.PathLike[str]) -> list[Path]:
-    """Delete temporary folders left by an interrupted run (never a published result)."""
+    """Delete temporary folders left by this box's interrupted runs (never a published result, never
+    another box's work in progress in a shared outbox, unless it is days old)."""
     root = Path(out_root)
     removed = []
     if root.is_dir():
+        mine = f"{PARTIAL_PREFIX}{box_name()}-"
         for path in root.iterdir():
-            if path.name.startswith(PARTIAL_PREFIX) and path.is_dir():
+            if not path.name.startswith(PARTIAL_PREFIX) or not path.is_dir():
+                continue
+            stale = time.time() - path.stat().st_mtime > STALE_PARTIAL_S
+            if path.name.startswith(mine) or stale:
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
     return removed

@@ -7,6 +7,7 @@ shot) -> drop one-frame flickers -> write crops, manifest.json and faces.csv ato
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -29,15 +30,19 @@ from .enhance import enhance_crop
 from .finder import FaceFinder
 from .grouping import embed_tracks, group_tracks
 from .motion import MotionGate, MotionResult
+from .parts import ALL_CROPS, PartResult, SplitPlan, copy_all_crops, load_part, merge_parts, plan_parts, save_part
 from .publish import source_record, write_people, write_track_embeddings, write_tracks
 from .quality import score
 from .scan import ScanResult, scan
 from .track import Sighting, Track, Tracker
-from .video import DecodePlan, Frame, VideoSource, prefetch
+from .video import DecodePlan, Frame, VideoSource, Window, prefetch
 
 MIN_TRACK_DETECTIONS = 2  # in videos: a face seen in one analysed frame only is usually a false positive
 
 Region = tuple[int, int, int, int]
+
+
+PART_COUNTS = ("frames_decoded", "frames_read", "frames_analysed", "faces", "keyframes_checked", "enhanced_frames")
 
 
 class SearchKind(str, Enum):
@@ -64,7 +69,22 @@ class Progress:
     frame_faces: list[Face] = field(default_factory=list, repr=False)
     searches: dict[SearchKind, int] = field(default_factory=lambda: dict.fromkeys(SearchKind, 0))
     keyframes_checked: int = 0
+    enhanced_frames: int = 0
     scan: ScanResult | None = field(default=None, repr=False)
+
+    def counts(self) -> dict[str, int]:
+        """What a part of a recording adds to the whole's statistics."""
+        return {
+            **{name: getattr(self, name) for name in PART_COUNTS},
+            "wall_ms": int(self.elapsed_s * 1000),
+            **{f"search_{kind.value}": n for kind, n in self.searches.items()},
+        }
+
+    def add_counts(self, counts: dict[str, int]) -> None:
+        for name in PART_COUNTS:
+            setattr(self, name, getattr(self, name) + counts.get(name, 0))
+        for kind in SearchKind:
+            self.searches[kind] += counts.get(f"search_{kind.value}", 0)
 
     @property
     def fraction(self) -> float:
@@ -132,24 +152,109 @@ class Extractor:
         cancel: CancelToken | None = None,
         stem: str | None = None,
         digest: str | None = None,
+        scanned: ScanResult | None = None,
     ) -> ExtractResult:
         """Extract the faces of ``path`` into a new folder under ``out_root``; returns where.
 
-        ``digest``: the file's sha256 if already known (the service hashed it when it took the file).
+        ``digest``: the file's sha256 if already known (the service hashed it when it took the file);
+        ``scanned``: the activity scan, if it was read already (by :meth:`plan`).
         """
         started = time.monotonic()
         source = VideoSource(path, self.settings.max_frame_pixels)
         with source, ResultWriter(out_root, stem or Path(path).stem) as writer:
             digest = digest or sha256_file(path)
-            scanned = scan(source, self.scan.keyframe_s) if self.scan.enabled and not source.info.is_image else None
-            if scanned is not None and scanned.frames and not source.info.frames:
-                # a raw stream declares no length: the packets counted give it (a declared count is kept,
-                # so that a truncated file is still found out)
-                source.info = replace(source.info, frames=scanned.frames, duration_s=scanned.frames / source.info.fps)
+            scanned = self._scan(source, scanned)
             state = Progress(frames_total=source.info.frames, duration_s=source.info.duration_s, scan=scanned)
             plan = scanned.plan if scanned is not None else None
-            tracks = self._analyse(source, writer, state, started, progress, cancel, plan)
+            found = self._analyse(source, state, started, progress, cancel, plan, keep_all=self._all_crops(writer))
+            min_hits = MIN_TRACK_DETECTIONS if state.frames_analysed > 1 else 1
+            tracks = [t for t in found if t.detections >= min_hits]
             manifest = self._manifest(writer, tracks, source, digest, state, time.monotonic() - started)
+            writer.manifest(manifest)
+            output = writer.commit()
+        return ExtractResult(output, len(tracks), manifest)
+
+    def _all_crops(self, writer: ResultWriter) -> Callable[[str, np.ndarray], object] | None:
+        """Where every detection's crop goes (setting all_crops), or None."""
+        if not self.settings.all_crops:
+            return None
+        return lambda name, image: writer.image(f"{ALL_CROPS}/{name}", image)
+
+    def _scan(self, source: VideoSource, scanned: ScanResult | None = None) -> ScanResult | None:
+        """The activity scan (None: off, or a still image); a raw stream's length comes from its packets."""
+        if not self.scan.enabled or source.info.is_image:
+            return None
+        scanned = scanned or scan(source, self.scan.keyframe_s)
+        if scanned.frames and not source.info.frames:
+            # a raw stream declares no length: the packets counted give it (a declared count is kept,
+            # so that a truncated file is still found out)
+            source.info = replace(source.info, frames=scanned.frames, duration_s=scanned.frames / source.info.fps)
+        return scanned
+
+    # -- long recordings in parts ------------------------------------------------------------
+    def plan(self, path: str | os.PathLike[str], split_s: float) -> SplitPlan:
+        """How to process ``path``: whole, or in parts of about ``split_s`` seconds of analysis (decodes nothing)."""
+        source = VideoSource(path, self.settings.max_frame_pixels)
+        if source.info.is_image or not source.seekable or not 0 < split_s < source.info.duration_s:
+            return plan_parts((), 0.0, None, 0.0)  # whole (a recording shorter than split_s never needs a scan here)
+        scanned = self._scan(source)
+        if scanned is not None:
+            keyframes, duration = scanned.keyframes, scanned.duration_s
+        else:
+            keyframes = tuple(p.time_s for p in source.packets() if p.keyframe)
+            duration = source.info.duration_s
+        split = plan_parts(keyframes, duration, scanned.plan if scanned else None, split_s)
+        return SplitPlan(split.parts, scanned, split.reason)
+
+    def run_part(
+        self,
+        path: str | os.PathLike[str],
+        plan: SplitPlan,
+        number: int,
+        work: str | os.PathLike[str],
+        progress: Callable[[Progress], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Path:
+        """Analyse part ``number`` of ``plan`` into ``work/part-NNN`` (replacing an earlier try); returns it."""
+        started = time.monotonic()
+        part = plan.parts[number - 1]
+        source = VideoSource(path, self.settings.max_frame_pixels)
+        info = source.info
+        end = min(part.until_s, info.duration_s or part.until_s)
+        frames = int(round((end - part.start_s) * info.fps)) if math.isfinite(end) else info.frames
+        decode = plan.scan.plan if plan.scan is not None else None
+        with source, ResultWriter(work, f"part-{number:03d}") as writer:
+            state = Progress(frames_total=frames, duration_s=max(end - part.start_s, 0.0), scan=plan.scan)
+            keep_all = self._all_crops(writer)
+            tracks = self._analyse(source, state, started, progress, cancel, decode, part.window, keep_all)
+            save_part(writer.tmp, PartResult(number, tracks, state.counts()))
+            return writer.replace(f"part-{number:03d}")
+
+    def merge(
+        self,
+        path: str | os.PathLike[str],
+        plan: SplitPlan,
+        folders: list[Path],
+        out_root: str | os.PathLike[str],
+        stem: str | None = None,
+        digest: str | None = None,
+    ) -> ExtractResult:
+        """The parts' tracks joined into one result folder, published like an unsplit run's."""
+        started = time.monotonic()
+        source = VideoSource(path, self.settings.max_frame_pixels)
+        results = [load_part(folder) for folder in folders]
+        state = Progress(frames_total=source.info.frames, duration_s=source.info.duration_s, scan=plan.scan)
+        for result in results:
+            state.add_counts(result.counts)
+        interval = (source.info.fps / self.settings.fps) if self.settings.fps else 1.0
+        found = merge_parts(results, plan, tolerance=max(int(interval // 2), 0))
+        tracks = [t for t in found if t.detections >= MIN_TRACK_DETECTIONS]
+        with source, ResultWriter(out_root, stem or Path(path).stem) as writer:
+            digest = digest or sha256_file(path)
+            if self.settings.all_crops:
+                copy_all_crops(results, writer.tmp)
+            wall = time.monotonic() - started + sum(r.counts.get("wall_ms", 0) for r in results) / 1000
+            manifest = self._manifest(writer, tracks, source, digest, state, wall, parts=len(results))
             writer.manifest(manifest)
             output = writer.commit()
         return ExtractResult(output, len(tracks), manifest)
@@ -157,18 +262,20 @@ class Extractor:
     def _analyse(
         self,
         source: VideoSource,
-        writer: ResultWriter,
         state: Progress,
         started: float,
         progress: Callable[[Progress], None] | None,
         cancel: CancelToken | None,
         plan: DecodePlan | None,
+        window: Window | None = None,
+        keep_all: Callable[[str, np.ndarray], object] | None = None,
     ) -> list[Track]:
-        """Every analysed frame through motion, detection and tracking; the tracks worth keeping."""
+        """Every analysed frame through motion, detection and tracking; every track, in order of appearance."""
         tracker = Tracker()
         gate = MotionGate(min_face=self.settings.min_face) if self.motion.enabled and not source.info.is_image else None
         last_full = -1e9
-        for frame in prefetch(source.frames(self.settings.fps, plan)):
+        enhanced_before = self.finder.enhanced_frames
+        for frame in prefetch(source.frames(self.settings.fps, plan, window)):
             if cancel is not None and cancel.is_set():
                 raise Cancelled(str(source.path))
             motion = gate.update(frame) if gate is not None else None
@@ -180,7 +287,7 @@ class Extractor:
             if kind is SearchKind.FULL:
                 last_full = frame.time_s
             if kind is not SearchKind.SKIPPED:
-                self._track(tracker, writer, frame, faces, looked)
+                self._track(tracker, frame, faces, looked, keep_all)
             state.frames_decoded, state.frames_read = source.decoded, source.read
             state.frames_analysed += 1
             state.faces += len(faces)
@@ -190,8 +297,9 @@ class Extractor:
             if progress is not None:
                 progress(state)
         state.frames_decoded, state.frames_read = source.decoded, source.read
-        min_hits = MIN_TRACK_DETECTIONS if state.frames_analysed > 1 else 1
-        return [t for t in tracker.close() if t.detections >= min_hits]
+        state.enhanced_frames = self.finder.enhanced_frames - enhanced_before
+        state.elapsed_s = time.monotonic() - started
+        return tracker.close()
 
     def _full_every(self, frame: Frame, tracker: Tracker) -> float:
         """How long a frame may go without a full-frame pass: in still stretches the people tracked are
@@ -224,13 +332,18 @@ class Extractor:
         return remove_duplicates(found)
 
     def _track(
-        self, tracker: Tracker, writer: ResultWriter, frame: Frame, faces: list[Face], looked: list[Region] | None
+        self,
+        tracker: Tracker,
+        frame: Frame,
+        faces: list[Face],
+        looked: list[Region] | None,
+        keep_all: Callable[[str, np.ndarray], object] | None,
     ) -> None:
         s = self.settings
         sightings = [Sighting(frame.index, frame.time_s, f, score(f, frame.image)) for f in faces]
         shots = self.people.shots if self.people.enabled else 0
         for track, sight, is_best in tracker.update(sightings, frame.time_s, looked):
-            track.frames.add(frame.index)
+            track.seen(frame.index, sight.face)
             if track.wants_shot(sight.quality.score, shots):
                 track.keep_shot(sight.quality.score, align_face(frame.image, sight.face), shots)
             if is_best:
@@ -241,12 +354,19 @@ class Extractor:
                 track.best_original = crop if brighter is not None else None
                 if s.aligned:
                     track.best_aligned = align_face(frame.image, sight.face)
-            if s.all_crops:
-                name = f"all/frame-{frame.index:06d}-track-{track.id:04d}.jpg"
-                writer.image(name, crop_face(frame.image, sight.face, s.margin))
+            if keep_all is not None:
+                name = f"frame-{frame.index:06d}-track-{track.id:04d}.jpg"
+                keep_all(name, crop_face(frame.image, sight.face, s.margin))
 
     def _manifest(
-        self, writer: ResultWriter, tracks: list[Track], source: VideoSource, digest: str, state: Progress, wall: float
+        self,
+        writer: ResultWriter,
+        tracks: list[Track],
+        source: VideoSource,
+        digest: str,
+        state: Progress,
+        wall: float,
+        parts: int = 1,
     ) -> Manifest:
         info = source.info
         searches = state.searches
@@ -254,7 +374,7 @@ class Extractor:
             version=__version__,
             source=source_record(info, digest, state.frames_decoded),
             backend=self.detector.backend,
-            enhanced_frames=self.finder.enhanced_frames,
+            enhanced_frames=state.enhanced_frames,
             settings={
                 **self.settings.model_dump(mode="json"),
                 "motion": self.motion.model_dump(mode="json"),
@@ -271,6 +391,7 @@ class Extractor:
                 detections=state.faces,
                 wall_s=round(wall, 3),
                 scan=self._scan_stats(state),
+                parts=parts,
             ),
         )
 

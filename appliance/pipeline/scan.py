@@ -82,6 +82,7 @@ class ScanResult:
     duration_s: float
     active_s: float
     active_stretches: int
+    keyframes: tuple[float, ...] = ()  # when each keyframe interval starts: where a recording may be cut
 
     @property
     def mode(self) -> str:
@@ -175,7 +176,7 @@ def scan(source: VideoSource, keyframe_every_s: float) -> ScanResult:
         gops = group_gops(source.packets(), info.fps)
     except Exception as exc:  # a damaged stream the decoder may still read: let it
         log.warning("%s: scan failed (%s); decoding everything", source.path.name, exc)
-        return _whole(f"unreadable packets ({type(exc).__name__})", [], 0, 0.0)
+        return ScanResult(None, f"unreadable packets ({type(exc).__name__})", "bytes", 0, 0, 0.0, 0.0, 0)
     frames = sum(g.frames for g in gops)
     duration = gops[-1].end_s - gops[0].start_s if gops else 0.0
     if not gops:
@@ -197,10 +198,12 @@ def scan(source: VideoSource, keyframe_every_s: float) -> ScanResult:
         return _whole(f"activity over most of the file ({active_s / duration:.0%})", gops, frames, duration,
                       active_s, len(ranges))  # fmt: skip
     plan = DecodePlan(tuple(ranges), keyframe_every_s)
-    return ScanResult(plan, None, signal, len(gops), frames, duration, active_s, len(ranges))
+    keys = tuple(g.start_s for g in gops)
+    return ScanResult(plan, None, signal, len(gops), frames, duration, active_s, len(ranges), keys)
 
 
 def _whole(
     reason: str, gops: list[Gop], frames: int, duration: float, active_s: float = 0.0, stretches_n: int = 0
 ) -> ScanResult:
-    return ScanResult(None, reason, "bytes", len(gops), frames, duration, active_s or duration, stretches_n)
+    keys = tuple(g.start_s for g in gops)
+    return ScanResult(None, reason, "bytes", len(gops), frames, duration, active_s or duration, stretches_n, keys)

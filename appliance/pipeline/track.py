@@ -10,6 +10,7 @@ camera moves more than a face width per analysed frame. A track ends once it has
 
 from __future__ import annotations
 
+from collections.abc import KeysView
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,9 +41,17 @@ class Track:
     velocity: tuple[float, float] = (0.0, 0.0)  # px/s of the box centre
     unseen_s: float = 0.0  # time looked for (detection ran where it was) and not found
     last_looked_s: float = 0.0
-    frames: set[int] = field(default_factory=set, repr=False)  # frames it was seen in
+    boxes: dict[int, tuple[float, float, float, float]] = field(default_factory=dict, repr=False)  # frame -> xyxy
     shots: list[tuple[float, np.ndarray]] = field(default_factory=list, repr=False)  # (quality, aligned face)
     embedding: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def frames(self) -> KeysView[int]:
+        """The frames it was seen in."""
+        return self.boxes.keys()
+
+    def seen(self, frame: int, face: Face) -> None:
+        self.boxes[frame] = face.xyxy
 
     def keep_shot(self, quality: float, aligned: np.ndarray | None, keep: int) -> None:
         """Keep the ``keep`` best aligned shots of the face (for its embedding)."""

@@ -127,6 +127,24 @@ class DecodePlan:
         return any(start <= time_s < end for start, end in self.active)
 
 
+@dataclass(frozen=True)
+class Window:
+    """A part of a recording: from its keyframe at ``start_s`` to the keyframe at or after ``end_s``.
+
+    Cut points are keyframes, so a part decodes on its own and two parts that share a keyframe
+    interval decode it alike (closed GOPs; an open GOP's leading pictures are concealed by FFmpeg).
+    """
+
+    start_s: float
+    end_s: float
+
+    def holds(self, time_s: float) -> bool:
+        return self.start_s - KEY_TOLERANCE_S <= time_s < self.end_s - KEY_TOLERANCE_S
+
+
+KEY_TOLERANCE_S = 1e-3  # packet times are rounded to the stream's time base
+
+
 def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
     if width * height > max_pixels:
         raise InputError(
@@ -158,6 +176,7 @@ class VideoSource:
         if self.path.stat().st_size == 0:
             raise InputError(f"{self.path.name}: empty file (0 bytes)")
         self._image: np.ndarray | None = None
+        self.seekable = False  # has timestamps to cut it into parts by (not a still, not a raw stream)
         self.decoded = 0  # frames decoded so far
         self.read = 0  # packets read so far (every frame passes, decoded or not)
         if self.path.suffix.lower() in IMAGE_SUFFIXES:
@@ -176,7 +195,9 @@ class VideoSource:
             if w <= 0 or h <= 0:
                 raise InputError(f"{self.path.name}: no picture size in the video stream")
             _check_size(self.path, w, h, max_pixels)
-            fps = _rate(stream, container.format.name in RAW_FORMATS)
+            raw = container.format.name in RAW_FORMATS
+            self.seekable = not raw and bool(stream.time_base)
+            fps = _rate(stream, raw)
             count = max(int(stream.frames or 0), 0)
             duration = _duration(stream, container)
             started = recording_start(self.path.name, {**container.metadata, **stream.metadata})
@@ -234,26 +255,30 @@ class VideoSource:
                 log.warning("%s: reading stopped after %d packets: %s", self.path.name, index, exc)
 
     # -- frames -------------------------------------------------------------------------------
-    def frames(self, rate: float | None = 5.0, plan: DecodePlan | None = None) -> Iterator[Frame]:
+    def frames(
+        self, rate: float | None = 5.0, plan: DecodePlan | None = None, window: Window | None = None
+    ) -> Iterator[Frame]:
         """The frames to analyse, in order: about ``rate`` a second (None: all) where decoding everything,
-        and the checked keyframes of still stretches."""
+        and the checked keyframes of still stretches; only those of ``window`` when given."""
         if self._image is not None:
             self.decoded = self.read = 1
             yield Frame(0, 0.0, given=self._image)
             return
         with self._open() as container:
-            yield from _Decoder(self, container, rate, plan).frames()
+            yield from _Decoder(self, container, rate, plan, window).frames()
         if self.read == 0 or self.decoded == 0:
             raise InputError(f"{self.path.name}: no frame could be decoded (corrupt or unsupported video)")
         declared = self.info.frames
-        if declared > TRUNCATION_MIN_FRAMES and self.read < TRUNCATION_FRACTION * declared:
+        if window is None and declared > TRUNCATION_MIN_FRAMES and self.read < TRUNCATION_FRACTION * declared:
             raise InputError(f"{self.path.name}: truncated or corrupt: read {self.read} of {declared} frames")
 
 
 class _Decoder:
     """One pass over the packets: decodes what the plan asks for, yields the frames to analyse."""
 
-    def __init__(self, source: VideoSource, container: Any, rate: float | None, plan: DecodePlan | None) -> None:
+    def __init__(
+        self, source: VideoSource, container: Any, rate: float | None, plan: DecodePlan | None, window: Window | None
+    ) -> None:
         self.source = source
         self.container = container
         self.stream = container.streams.video[0]
@@ -264,8 +289,9 @@ class _Decoder:
         self.start = _start_s(self.stream)
         self.interval = 1.0 / rate if rate else 0.0
         self.plan = plan
-        self.next_analysis = 0.0
-        self.next_check = 0.0
+        self.window = window
+        self.next_analysis = window.start_s if window else 0.0
+        self.next_check = window.start_s if window else 0.0
         self.output_base = 0  # display index of the first frame since the decoder was last restarted
         self.outputs = 0
         self.keyframes: Any = None  # the decoder for still stretches' keyframes, made when first needed
@@ -273,12 +299,21 @@ class _Decoder:
     def frames(self) -> Iterator[Frame]:
         index = 0
         decoding = True  # feeding the decoder contiguous packets (not skipping)
+        started = self.window is None
+        if self.window is not None:
+            self._seek(self.window.start_s)
         try:
             for packet in self.container.demux(self.stream):
                 if packet.size == 0:
                     continue
-                self.source.read += 1
                 time_s = self._packet_time(packet, index)
+                if not started:  # before the window (the seek landed on an earlier keyframe)
+                    if not (packet.is_keyframe and self.window.holds(time_s)):  # type: ignore[union-attr]
+                        continue
+                    started = True
+                elif self.window is not None and packet.is_keyframe and not self.window.holds(time_s):
+                    break  # the keyframe that ends the window: everything before it is decoded
+                self.source.read += 1
                 active = self.plan is None or self.plan.is_active(time_s)
                 if not active:
                     if decoding:  # leaving an active stretch: finish its frames
@@ -296,6 +331,13 @@ class _Decoder:
                 yield from self._drain()
         except av.error.FFmpegError as exc:
             log.warning("%s: reading stopped after %d packets: %s", self.source.path.name, index, exc)
+
+    def _seek(self, time_s: float) -> None:
+        """To the keyframe at or before ``time_s`` (only streams with timestamps are cut into windows)."""
+        if time_s <= KEY_TOLERANCE_S or not self.base:
+            return
+        target = int((time_s + self.start) / self.base)
+        self.container.seek(target, stream=self.stream, backward=True, any_frame=False)
 
     def _packet_time(self, packet: Any, index: int) -> float:
         if packet.pts is not None:

@@ -1,0 +1,98 @@
+"""Long recordings in parts: where the cuts go, and a split run's result against the same clip unsplit."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from appliance.pipeline.extract import Extractor
+from appliance.pipeline.parts import MIN_PART_GOPS, STILL_WEIGHT, SplitPlan, plan_parts
+from appliance.pipeline.scan import DecodePlan
+from appliance.settings import ExtractSettings, ScanSettings
+
+KEYFRAMES = [float(s) for s in range(100)]  # one keyframe a second, 100 s
+
+
+def check_cover(plan: SplitPlan) -> None:
+    """Parts follow each other from 0 to the end, each overlapping the next by one keyframe interval."""
+    parts = plan.parts
+    assert parts[0].start_s == 0.0 and math.isinf(parts[-1].stop_s)
+    for before, after in zip(parts, parts[1:], strict=False):
+        assert before.stop_s == after.start_s
+        assert before.until_s == KEYFRAMES[KEYFRAMES.index(before.stop_s) + 1]
+        assert after.start_s - before.start_s >= MIN_PART_GOPS
+
+
+def test_parts_share_the_footage_evenly_when_nothing_was_scanned():
+    plan = plan_parts(KEYFRAMES, 100.0, None, 30.0)
+    assert [p.number for p in plan.parts] == [1, 2, 3, 4]
+    check_cover(plan)
+    lengths = [min(p.stop_s, 100.0) - p.start_s for p in plan.parts]
+    assert max(lengths) - min(lengths) <= 2, lengths
+    assert "4 parts" in plan.reason
+
+
+def test_parts_share_the_analysis_not_the_hours():
+    """Two active stretches in 100 s: each part gets about the same active seconds, stills cost little."""
+    decode = DecodePlan(((10.0, 20.0), (70.0, 80.0)), 8.0)
+    plan = plan_parts(KEYFRAMES, 100.0, decode, 10.0)
+    total = 20 + STILL_WEIGHT * 80
+    assert len(plan.parts) == math.ceil(total / 10.0) == 3
+    check_cover(plan)
+    active = [
+        sum(max(0.0, min(min(p.stop_s, 100.0), b) - max(p.start_s, a)) for a, b in decode.active) for p in plan.parts
+    ]
+    assert all(4.0 <= seconds <= 12.0 for seconds in active), active
+
+
+def test_short_or_unsplittable_recordings_stay_whole():
+    assert len(plan_parts(KEYFRAMES, 100.0, None, 0.0).parts) == 1  # split_s 0: never
+    assert len(plan_parts(KEYFRAMES, 100.0, None, 200.0).parts) == 1  # less to analyse than split_s
+    few = plan_parts([0.0, 10.0, 20.0], 30.0, None, 1.0)  # too few keyframes to cut at
+    assert len(few.parts) == 1 and "too few keyframes" in few.reason
+    many = plan_parts(KEYFRAMES, 100.0, None, 0.001)  # never more parts than keyframes allow
+    assert len(many.parts) == len(KEYFRAMES) // MIN_PART_GOPS
+
+
+def test_a_plan_survives_its_file():
+    plan = plan_parts(KEYFRAMES, 100.0, None, 30.0)
+    again = SplitPlan.from_json(plan.to_json())
+    assert again.parts == plan.parts and again.reason == plan.reason
+
+
+@pytest.fixture(scope="module")
+def short_gop_clip(videos: Path, tmp_path_factory) -> Path:
+    """The busy facenet clip with a keyframe every 10 frames (a camera's GOP, shrunk to the clip's 4 s)."""
+    out = tmp_path_factory.mktemp("parts") / "walk-gop10.mp4"
+    cmd = ["ffmpeg", "-loglevel", "error", "-y", "-i", str(videos / "facenet_pytorch_video.mp4"), "-vf", "scale=960:-2"]
+    cmd += ["-c:v", "libx264", "-g", "10", "-keyint_min", "10", "-sc_threshold", "0", "-preset", "veryfast", "-an"]
+    subprocess.run([*cmd, str(out)], check=True)
+    return out
+
+
+@pytest.mark.slow
+def test_a_split_run_finds_what_the_whole_run_finds(short_gop_clip: Path, tmp_path: Path, tflite_detector):
+    extractor = Extractor(ExtractSettings(backend="tflite"), tflite_detector, scan=ScanSettings(enabled=False))
+    whole = extractor.run(short_gop_clip, tmp_path / "whole")
+    plan = extractor.plan(short_gop_clip, split_s=1.0)
+    assert len(plan.parts) == 2, plan.reason  # 105 frames, 11 keyframes: 2 parts of at least 4 GOPs
+    work = tmp_path / "work"
+    folders = [extractor.run_part(short_gop_clip, plan, p.number, work) for p in reversed(plan.parts)]
+    split = extractor.merge(short_gop_clip, plan, sorted(folders), tmp_path / "split")
+
+    assert abs(split.tracks - whole.tracks) <= 1, (split.tracks, whole.tracks)  # one person may be cut at the edge
+    manifest = json.loads((split.output / "manifest.json").read_text())
+    assert manifest["stats"]["parts"] == 2
+    people = manifest["people"]
+    assert abs(len(people) - len(whole.manifest.people)) <= 1
+    for person in people:
+        assert (split.output / person["best"]["file"]).is_file()
+    for track in manifest["tracks"]:  # a track that crossed the cut is one track, seen on both sides
+        assert track["first_s"] <= track["best"]["time_s"] <= track["last_s"]
+    cut = plan.parts[1].start_s
+    crossing = [t for t in manifest["tracks"] if t["first_s"] < cut < t["last_s"]]
+    assert crossing, "the people walking through the cut should each be one track"
