@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+BUSY = ("received", "queued", "processing", "split")
+
 
 class ApplianceProcess:
     def __init__(self, data: Path, env: dict[str, str] | None = None, args: list[str] | None = None) -> None:
@@ -40,7 +42,8 @@ class ApplianceProcess:
             match = re.search(r"status page on http://[^:]+:(\d+)/", text)
             if match:
                 self.port = int(match.group(1))
-            if self.port and "ready (backend" in self.log_path.read_text()[offset:]:
+            ingest_only = self.env.get("APPLIANCE_WORKERS") == "0"  # a fleet's ingest box: no worker of its own
+            if self.port and (ingest_only or "ready (backend" in self.log_path.read_text()[offset:]):
                 return self
             if self.proc.poll() is not None:
                 raise RuntimeError(f"appliance exited: {self.log_path.read_text()[-3000:]}")
@@ -78,9 +81,7 @@ class ApplianceProcess:
 
         def idle():
             jobs = self.jobs()
-            return (
-                jobs if len(jobs) >= count and all(j["state"] not in ("queued", "processing") for j in jobs) else None
-            )
+            return jobs if len(jobs) >= count and all(j["state"] not in BUSY for j in jobs) else None
 
         return self.wait_for(idle, timeout, f"{count} finished jobs")
 
@@ -117,5 +118,49 @@ class ApplianceProcess:
         if self.proc and self.proc.poll() is None:
             try:
                 self.terminate()
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class WorkerBox:
+    """A real ``appliance worker`` (a box of a fleet) in its own process group, on the shared folders."""
+
+    def __init__(self, data: Path, box: str, queue: str, env: dict[str, str] | None = None) -> None:
+        self.data, self.box = data, box
+        self.log_path = data.parent / f"worker-{box}.log"
+        self.env = {**os.environ, "APPLIANCE_BACKEND": "tflite", "APPLIANCE_BOX": box, "APPLIANCE_QUEUE": queue}
+        self.env.update(env or {})
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 90, ready: bool = True) -> WorkerBox:
+        log = open(self.log_path, "a")  # noqa: SIM115 - kept open for the process's life
+        cmd = [sys.executable, "-m", "appliance.cli", "worker", "--data", str(self.data)]
+        offset = self.log_path.stat().st_size
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=self.env, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while ready and time.monotonic() < deadline:
+            if "Listening on appliance" in self.log_path.read_text()[offset:]:
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker {self.box} exited: {self.log()[-3000:]}")
+            time.sleep(0.2)
+        if ready:
+            raise TimeoutError(f"worker {self.box} did not start: {self.log()[-3000:]}")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL the box's whole process group: the box lost power."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def close(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill()

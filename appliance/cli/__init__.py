@@ -1,6 +1,6 @@
-"""The ``appliance`` command: ``extract`` footage now, ``serve`` the inbox, ``eval`` detection quality,
-``config`` to show the effective settings. Importing this loads no OpenCV, numpy or nets: each
-command imports what it needs when it runs."""
+"""The ``appliance`` command: ``extract`` footage now, ``serve`` the inbox, ``worker`` for a fleet's
+shared queue, ``eval`` detection quality, ``config`` to show the effective settings. Importing this
+loads no OpenCV, numpy or nets: each command imports what it needs when it runs."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import sys
 
 from .. import __version__
 from ..settings import ConfigError
-from . import config, evaluate, extract, people, serve
+from . import config, evaluate, extract, people, serve, worker
 
-COMMANDS = (extract, serve, evaluate, people, config)
+COMMANDS = (extract, serve, worker, evaluate, people, config)
+# errors that say what to do (checked by name: their modules load Redis and RQ, this one loads nothing)
+OPERATOR_ERRORS = ("QueueUnreachable", "WorkerError")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ConfigError as exc:
+        print(f"appliance: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if type(exc).__name__ not in OPERATOR_ERRORS:
+            raise
         print(f"appliance: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

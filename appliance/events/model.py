@@ -9,11 +9,12 @@
 from __future__ import annotations
 
 import json
-import socket
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
+
+from ..common.box import box_name
 
 
 class EventType(str, Enum):
@@ -43,13 +44,10 @@ class Event:
 
     def body(self, box: str | None = None) -> dict[str, Any]:
         stamp = datetime.fromtimestamp(self.time, timezone.utc).isoformat()
-        return {"id": self.id, "time": stamp, "type": self.type.value, "box": box or BOX, "data": self.data}
+        return {"id": self.id, "time": stamp, "type": self.type.value, "box": box or box_name(), "data": self.data}
 
     def to_json(self, box: str | None = None) -> str:
         return json.dumps(self.body(box), separators=(",", ":"))
-
-
-BOX = socket.gethostname()
 
 
 def recording_done(

@@ -19,7 +19,8 @@ from urllib.parse import unquote, urlsplit
 import paho.mqtt.client as mqtt
 
 from .. import __version__
-from .model import BOX, Event, EventType
+from ..common.box import box_name
+from .model import Event, EventType
 
 log = logging.getLogger("appliance.events.mqtt")
 PUBLISH_TIMEOUT_S = 5.0
@@ -61,6 +62,55 @@ def node_id(box: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in box.lower()) or "appliance"
 
 
+# Home Assistant entities: key -> (component, config). "{state}" and "{prefix}" are filled per box.
+ENTITIES: dict[str, tuple[str, dict[str, str]]] = {
+    "queue": (
+        "sensor",
+        {
+            "name": "Queue",
+            "state_topic": "{state}",
+            "value_template": "{{ value_json.queue }}",
+            "unit_of_measurement": "recordings",
+            "icon": "mdi:tray-full",
+        },
+    ),
+    "faces_today": (
+        "sensor",
+        {
+            "name": "Faces today",
+            "state_topic": "{state}",
+            "value_template": "{{ value_json.faces_today }}",
+            "unit_of_measurement": "faces",
+            "state_class": "measurement",
+            "icon": "mdi:face-recognition",
+        },
+    ),
+    "last_person": (
+        "sensor",
+        {
+            "name": "Last person seen",
+            "state_topic": "{state}",
+            "value_template": "{{ value_json.last_person }}",
+            "icon": "mdi:account-clock",
+        },
+    ),
+    "healthy": (
+        "binary_sensor",
+        {
+            "name": "Healthy",
+            "state_topic": "{state}",
+            "value_template": "{{ 'ON' if value_json.healthy else 'OFF' }}",
+            "payload_on": "ON",
+            "payload_off": "OFF",
+        },
+    ),
+    "latest_face": (
+        "image",
+        {"name": "Latest face", "image_topic": "{prefix}/latest_face", "content_type": "image/jpeg"},
+    ),
+}
+
+
 def discovery_configs(prefix: str, discovery: str, box: str) -> dict[str, dict[str, Any]]:
     """Home Assistant MQTT discovery: topic -> config, for the box's sensors, health and latest face."""
     node = node_id(box)
@@ -77,73 +127,33 @@ def discovery_configs(prefix: str, discovery: str, box: str) -> dict[str, dict[s
         "payload_available": ONLINE,
         "payload_not_available": OFFLINE,
     }
-    state = f"{prefix}/state"
-    entities: dict[str, tuple[str, dict[str, Any]]] = {
-        "queue": (
-            "sensor",
-            {
-                "name": "Queue",
-                "state_topic": state,
-                "value_template": "{{ value_json.queue }}",
-                "unit_of_measurement": "recordings",
-                "icon": "mdi:tray-full",
-            },
-        ),
-        "faces_today": (
-            "sensor",
-            {
-                "name": "Faces today",
-                "state_topic": state,
-                "value_template": "{{ value_json.faces_today }}",
-                "unit_of_measurement": "faces",
-                "state_class": "measurement",
-                "icon": "mdi:face-recognition",
-            },
-        ),
-        "last_person": (
-            "sensor",
-            {
-                "name": "Last person seen",
-                "state_topic": state,
-                "value_template": "{{ value_json.last_person }}",
-                "icon": "mdi:account-clock",
-            },
-        ),
-        "healthy": (
-            "binary_sensor",
-            {
-                "name": "Healthy",
-                "state_topic": state,
-                "value_template": "{{ 'ON' if value_json.healthy else 'OFF' }}",
-                "payload_on": "ON",
-                "payload_off": "OFF",
-            },
-        ),
-        "latest_face": (
-            "image",
-            {"name": "Latest face", "image_topic": f"{prefix}/latest_face", "content_type": "image/jpeg"},
-        ),
-    }
+    topics = {"{state}": f"{prefix}/state", "{prefix}": prefix}
+
+    def fill(value: str) -> str:
+        for marker, topic in topics.items():
+            value = value.replace(marker, topic)
+        return value
+
     return {
         f"{discovery}/{component}/{node}/{key}/config": {
             **common,
-            **config,
+            **{name: fill(value) for name, value in config.items()},
             "unique_id": f"{node}_{key}",
             "object_id": f"face_appliance_{node}_{key}",
         }
-        for key, (component, config) in entities.items()
+        for key, (component, config) in ENTITIES.items()
     }
 
 
 class MqttChannel:
     """One connection to the broker, kept in a paho network thread that reconnects by itself."""
 
-    def __init__(self, url: str, discovery: str = "homeassistant", box: str = BOX) -> None:
+    def __init__(self, url: str, discovery: str = "homeassistant", box: str | None = None) -> None:
         self.broker = Broker.parse(url)
         self.discovery = discovery
-        self.box = box
+        self.box = box or box_name()
         self.name = f"mqtt {self.broker.where}"
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"face-appliance-{node_id(box)}")
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"face-appliance-{node_id(self.box)}")
         if self.broker.username:
             client.username_pw_set(self.broker.username, self.broker.password)
         if self.broker.tls:

@@ -2,7 +2,9 @@
 
 received -> queued -> processing -> done | failed; duplicate for content already processed. A job
 is recorded (received) before its file leaves the inbox, so a power cut between the two loses
-nothing. A job whose worker died, hung or ran out of its limits goes back to queued (the attempt
+nothing. A recording longer than ``split_s`` becomes ``split``: its parts are jobs of their own
+(kind ``part``, any worker may take them), and when the last is done a ``merge`` job joins them
+and finishes the recording. A job whose worker died, hung or ran out of its limits goes back to queued (the attempt
 counted) until it has had :data:`MAX_ATTEMPTS`, then fails; one the service stopped cleanly gets
 its attempt back. A job that found the disk full waits (``retry_at``) and is tried again.
 """
@@ -26,6 +28,7 @@ class JobState(str, Enum):
     RECEIVED = "received"  # recorded, its file on the way from the inbox to processing/
     QUEUED = "queued"
     PROCESSING = "processing"
+    SPLIT = "split"  # a long recording whose parts are being processed
     DONE = "done"
     FAILED = "failed"
     DUPLICATE = "duplicate"
@@ -34,8 +37,44 @@ class JobState(str, Enum):
         return self.value
 
 
-ACTIVE_STATES = (JobState.RECEIVED, JobState.QUEUED, JobState.PROCESSING)
-SHOWN_STATES = (JobState.QUEUED, JobState.PROCESSING, JobState.DONE, JobState.FAILED, JobState.DUPLICATE)
+class JobKind(str, Enum):
+    RECORDING = "recording"  # one input file
+    PART = "part"  # a part of a split recording (``parent``)
+    MERGE = "merge"  # joins a split recording's parts, publishes its result, finishes it
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ACTIVE_STATES = (JobState.RECEIVED, JobState.QUEUED, JobState.PROCESSING, JobState.SPLIT)
+SHOWN_STATES = (
+    JobState.QUEUED,
+    JobState.PROCESSING,
+    JobState.SPLIT,
+    JobState.DONE,
+    JobState.FAILED,
+    JobState.DUPLICATE,
+)
+
+
+class LeaseLost(Exception):
+    """The job is no longer held by this run (it was given to another worker after this one went quiet)."""
+
+
+@dataclass(frozen=True)
+class WorkerBeat:
+    """What a worker says about itself, every few seconds (the page's list of workers)."""
+
+    name: str  # unique across the fleet: host/slot
+    host: str
+    pid: int
+    job: int | None
+    seen: float  # when it last said so (time.time())
+    started: float
+    backend: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass
@@ -64,9 +103,22 @@ class Job:
     retry_at: float | None = None  # not to be taken before this time (waiting out a full disk)
     waits: int = 0  # times it was put back to wait, in a row
     detail: str | None = None  # what the worker says it is doing (the activity scan's decision)
+    kind: JobKind = JobKind.RECORDING
+    parent: int | None = None  # a part's or merge's recording
+    part: int | None = None  # a part's number, from 1
+    parts: int = 0  # a split recording's number of parts
+    host: str | None = None  # the box its worker runs on
+    lease: str | None = None  # the run that holds it now (set when taken)
+    people_pending: bool = False  # done, its people not yet in the index (indexed by the ingest box)
 
     def __post_init__(self) -> None:
         self.state = JobState(self.state)
+        self.kind = JobKind(self.kind)
+        self.people_pending = bool(self.people_pending)
+
+    @property
+    def top_level(self) -> bool:
+        return self.kind is JobKind.RECORDING
 
     @property
     def duration_s(self) -> float | None:
@@ -77,6 +129,8 @@ class Job:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["state"] = self.state.value
+        data["kind"] = self.kind.value
+        data.pop("lease", None)
         data["duration_s"] = None if self.duration_s is None else round(self.duration_s, 2)
         return data
 
@@ -99,7 +153,17 @@ class JobStore(Protocol):
     def failed_in_place(self, source: str) -> Job | None: ...
     def find_active_or_done(self, sha256: str) -> Job | None: ...
     def mark_duplicate(self, job_id: int, of: int, path: str) -> None: ...
-    def claim(self, worker: int) -> Job | None: ...
+    def claim(self, worker: int, host: str | None = None) -> Job | None: ...
+    def start(self, job_id: int, worker: int, host: str, lease: str) -> Job | None: ...
+    def split(self, job_id: int, parts: int, detail: str) -> list[Job]: ...
+    def part_done(self, job_id: int, frames: int, faces: int) -> Job | None: ...
+    def parts_of(self, job_id: int) -> list[Job]: ...
+    def cancel_parts(self, job_id: int, reason: str) -> None: ...
+    def people_indexed(self, job_id: int, events: Sequence[NewEvent] = ()) -> None: ...
+    def people_pending(self) -> list[Job]: ...
+    def beat(self, beat: WorkerBeat) -> None: ...
+    def workers(self) -> list[WorkerBeat]: ...
+    def gone(self, name: str) -> None: ...
     def progress(
         self,
         job_id: int,
@@ -111,9 +175,19 @@ class JobStore(Protocol):
         detail: str | None = None,
     ) -> None: ...
     def finish(
-        self, job_id: int, path: str, output: str, faces: int, frames: int = 0, events: Sequence[NewEvent] = ()
+        self,
+        job_id: int,
+        path: str,
+        output: str,
+        faces: int,
+        frames: int = 0,
+        events: Sequence[NewEvent] = (),
+        people_pending: bool = False,
+        lease: str | None = None,
     ) -> None: ...
-    def fail(self, job_id: int, path: str, error: str, events: Sequence[NewEvent] = ()) -> None: ...
+    def fail(
+        self, job_id: int, path: str, error: str, events: Sequence[NewEvent] = (), lease: str | None = None
+    ) -> None: ...
     def emit(self, events: Sequence[NewEvent]) -> None: ...
     def register_channel(self, name: str) -> None: ...
     def pending(self, channel: str, limit: int = 100) -> list[Event]: ...
@@ -122,7 +196,9 @@ class JobStore(Protocol):
     def channel_connected(self, channel: str, connected: bool) -> None: ...
     def channels(self) -> list[dict[str, Any]]: ...
     def events_dropped(self) -> int: ...
-    def requeue(self, job_id: int, give_back_attempt: bool = False, retry_at: float | None = None) -> None: ...
+    def requeue(
+        self, job_id: int, give_back_attempt: bool = False, retry_at: float | None = None, error: str | None = None
+    ) -> None: ...
     def retry(self, job_id: int, path: str) -> bool: ...
     def get(self, job_id: int) -> Job | None: ...
     def recent(self, limit: int = 50, state: JobState | None = None) -> list[Job]: ...

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..common.paths import fsync_dir
+from ..pipeline.parts import SplitPlan
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,41 @@ class StateLayout:
     def previews(self) -> Path:
         return self.root / "preview"
 
-    def preview(self, worker_id: int) -> Path:
-        return self.previews / f"worker-{worker_id}.jpg"
+    def preview(self, job_id: int) -> Path:
+        """The live preview of a running job (the frame being analysed, its faces boxed)."""
+        return self.previews / f"job-{job_id}.jpg"
+
+    @property
+    def parts(self) -> Path:
+        """Work folders of split recordings: the plan and each part's tracks, until the merge publishes."""
+        return self.root / "parts"
+
+    def work(self, job_id: int, sha256: str) -> Path:
+        return self.parts / f"{job_id}-{sha256[:16]}"
 
     def create(self) -> StateLayout:
-        for folder in (self.processing, self.done, self.failed, self.previews):
+        for folder in (self.processing, self.done, self.failed, self.previews, self.parts):
             folder.mkdir(parents=True, exist_ok=True)
         return self
+
+
+PLAN_FILE = "plan.json"
+
+
+def write_plan(work: Path, plan: SplitPlan) -> None:
+    """The split plan into the recording's work folder (atomically: a retried recording rewrites it)."""
+    work.mkdir(parents=True, exist_ok=True)
+    tmp = work / f".{PLAN_FILE}.{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(plan.to_json())
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, work / PLAN_FILE)
+    fsync_dir(work)
+
+
+def read_plan(work: Path) -> SplitPlan:
+    try:
+        return SplitPlan.from_json((work / PLAN_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RuntimeError(f"the split plan {work / PLAN_FILE} is missing") from None

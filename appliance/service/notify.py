@@ -11,7 +11,9 @@ from ..output.manifest import Manifest, read_manifest
 from ..people.index import PeopleIndex, Seen
 from ..people.recordings import index_result
 from ..settings import EventsSettings
-from .jobs import Job, JobStore
+from .footage import move_no_clobber, write_reason
+from .jobs import Job, JobKind, JobState, JobStore
+from .layout import StateLayout
 
 log = logging.getLogger("appliance.service")
 
@@ -66,23 +68,58 @@ def record_done(
     footage: Path,
     output: Path,
     frames: int = 0,
+    people_pending: bool = False,
 ) -> None:
     """A job done: its people indexed, then the job marked done with the events it causes, in one transaction.
 
     Indexing twice is harmless (a recording is indexed once), so a crash between the two is put right by
-    recovery, which calls this again.
+    recovery, which calls this again. ``people_pending``: the index is not this process's to write (a
+    worker of a fleet); the ingest box indexes the result and tells who was seen (:func:`index_pending`).
     """
     manifest = read_manifest(output)
     seen: dict[int, Seen] = {}
     if people is not None:
-        try:
-            seen = index_result(people, output, job.id)
-        except Exception:  # noqa: BLE001 - the results are published and kept; the index can be rebuilt
-            log.exception("job %d: its people could not be indexed", job.id)
+        seen = _index(people, job, output)
     tracks = len(manifest.tracks) if manifest else 0
     frames = frames or (manifest.stats.frames_analysed if manifest else 0)
-    store.finish(job.id, str(footage), str(output), tracks, frames, done_events(job, output, manifest, seen, settings))
+    events = done_events(job, output, manifest, seen, settings)
+    store.finish(job.id, str(footage), str(output), tracks, frames, events, people_pending, job.lease)
+
+
+def _index(people: PeopleIndex, job: Job, output: Path) -> dict[int, Seen]:
+    try:
+        return index_result(people, output, job.id)
+    except Exception:  # noqa: BLE001 - the results are published and kept; the index can be rebuilt
+        log.exception("job %d: its people could not be indexed", job.id)
+        return {}
+
+
+def index_pending(store: JobStore, people: PeopleIndex, settings: EventsSettings) -> int:
+    """Results the fleet's workers published, into the people index; ``person.seen`` told. Returns how many."""
+    done = 0
+    for job in store.people_pending():
+        output = Path(job.output or "")
+        manifest = read_manifest(output) if job.output else None
+        seen = _index(people, job, output) if manifest is not None else {}
+        events = done_events(job, output, manifest, seen, settings)[1:] if manifest is not None else []
+        store.people_indexed(job.id, events)
+        done += 1
+    return done
 
 
 def record_failed(store: JobStore, job: Job, footage: Path, reason: str) -> None:
-    store.fail(job.id, str(footage), reason, failed_events(job, reason))
+    store.fail(job.id, str(footage), reason, failed_events(job, reason), lease=job.lease)
+
+
+def fail_recording(store: JobStore, layout: StateLayout, job: Job, footage: Path, reason: str) -> None:
+    """The footage to ``failed/`` with its reason, its recording failed (a part or merge fails the whole)."""
+    moved = move_no_clobber(footage, layout.failed) if footage.exists() else footage
+    if moved.exists():
+        write_reason(moved, reason)
+    if job.kind is JobKind.RECORDING:
+        record_failed(store, job, moved, reason)
+        return
+    recording = store.get(job.parent) if job.parent is not None else None
+    store.cancel_parts(job.parent or job.id, f"{job.kind} {job.part or ''} failed: {reason}".replace("  ", " "))
+    if recording is not None and recording.state not in (JobState.DONE, JobState.FAILED):
+        record_failed(store, recording, moved, reason)

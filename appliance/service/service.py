@@ -4,21 +4,23 @@ Start-up recovers first: partial results are removed, jobs cut short between the
 ``processing/`` are finished, files in ``processing/`` with no job are queued, and jobs left
 ``processing`` are settled (:mod:`appliance.service.recovery`). While running, a watchdog stops a
 worker whose job makes no progress; the job counts an attempt and fails after the usual number.
+
+With a shared queue (``queue = "redis://..."``) this is the fleet's ingest box: it takes the
+files, serves the page, keeps the people index and the events, and watches the runs of every box
+(:mod:`appliance.service.fleet`); its own workers (``workers``, may be 0) are some of the fleet's.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import os
 import secrets
-import signal
 import threading
 import time
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from ..common.box import box_name, name_box
 from ..common.paths import fsync_dir
 from ..events import model as event_model
 from ..events.dispatch import Dispatcher, channels_for
@@ -26,49 +28,45 @@ from ..output.writer import remove_partials
 from ..people.index import PeopleIndex
 from ..settings import Settings, env_name
 from . import health
+from .fleet import FleetReconciler
 from .ingest import Ingest, recover_received
 from .jobs import JobState, JobStore
 from .layout import StateLayout
-from .queue.sqlite import SqliteJobStore
+from .notify import index_pending
+from .pool import WorkerPool, worker_settings
+from .queue import open_store
+from .queue.redis import RedisJobStore
 from .recovery import Recovery
 from .retention import apply_retention
 from .searcher import PhotoFace, Searcher, SearchError
 from .watch import InboxWatcher
-from .worker import StopFlag, worker_main
 
 log = logging.getLogger("appliance.service")
 RETENTION_EVERY_S = 600.0
 SUPERVISE_EVERY_S = 1.0  # worker liveness, the watchdog and retention are checked this often
 STOP_GRACE_S = 7.0  # workers get this long to re-queue their job and exit (container stop: 10 s)
-KILL_WAIT_S = 2.0
 HTTP_THREADS = 4
 HEALTH_EVERY_TICKS = 5  # the box's health is compared this many supervision ticks apart
 SECRET_KEY_BYTES = 32
-
-
-def worker_settings(settings: Settings) -> Settings:
-    """What a worker is given: everything but the token (a decoder exploit must not find it)."""
-    return settings.model_copy(update={"web": settings.web.model_copy(update={"token": None})})
 
 
 class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         svc = settings.service
+        name_box(svc.box)
         self.inbox, self.outbox = svc.inbox_dir, svc.outbox_dir
         self.layout = StateLayout(svc.state_dir).create()
         for folder in (self.inbox, self.outbox):
             folder.mkdir(parents=True, exist_ok=True)
-        self.store: JobStore = SqliteJobStore(self.layout.database, settings.events.events_kept)
+        self.store: JobStore = open_store(settings, self.layout)
         people = settings.people
         self.people = PeopleIndex(self.layout.people_database, people.threshold) if people.enabled else None
         self.searcher = Searcher(worker_settings(settings)) if people.enabled else None
         self.recovery = Recovery(self.store, self.layout, self.outbox, self.people, settings.events)
         self.ingest = Ingest(self.inbox, self.layout, self.store)
-        self._ctx = mp.get_context("spawn")
-        self._stop_workers = StopFlag(self._ctx)
-        self._workers: dict[int, BaseProcess] = {}
-        self._stalled: dict[int, int] = {}  # worker id -> the job it was stopped for
+        self.pool = WorkerPool(settings, self.store, self.recovery)
+        self.fleet = FleetReconciler(self.store, self.recovery) if isinstance(self.store, RedisJobStore) else None
         self._stopping = threading.Event()
         self._stop_requested = threading.Event()
         self.watcher = InboxWatcher(self.inbox, self._take, svc.settle_s, svc.scan_interval_s, svc.polling)
@@ -88,56 +86,14 @@ class Service:
             log.info("removed partial result %s", partial.name)
         recover_received(self.store, self.layout)
         for job in self.store.processing():
-            self.recovery.job(job, "the service stopped while it ran")
-
-    # -- workers -----------------------------------------------------------------------------
-    def _start_worker(self, worker_id: int) -> None:
-        proc = self._ctx.Process(
-            target=worker_main,
-            args=(worker_settings(self.settings), worker_id, self._stop_workers),
-            name=f"appliance-worker-{worker_id}",
-            daemon=True,
-        )
-        proc.start()
-        self._workers[worker_id] = proc
-
-    def _check_workers(self) -> None:
-        for worker_id, proc in list(self._workers.items()):
-            if proc.is_alive() or self._stopping.is_set():
-                continue
-            cause = self._death_cause(worker_id, proc.exitcode)
-            log.error("worker %d exited (%s); restarting it", worker_id, cause)
-            for job in self.store.processing():
-                if job.worker == worker_id:
-                    self.recovery.job(job, cause)
-            self._start_worker(worker_id)
-
-    def _death_cause(self, worker_id: int, code: int | None) -> str:
-        stalled_s = self.settings.service.stall_timeout_s
-        if self._stalled.pop(worker_id, None) is not None:
-            return f"no progress for {stalled_s:.0f} s (hung decoder?); the worker was stopped"
-        if code == -signal.SIGXCPU:
-            return "it used up its CPU-time budget (cpu_limit_factor)"
-        if code is not None and code < 0:
-            return f"the worker was killed by {signal.Signals(-code).name}"
-        return f"the worker crashed (exit code {code})"
-
-    def _watchdog(self) -> None:
-        """Stop a worker whose job has made no progress for the stall timeout."""
-        timeout = self.settings.service.stall_timeout_s
-        now = time.time()
-        for job in self.store.processing():
-            proc = self._workers.get(job.worker or -1)
-            if proc is None or not proc.is_alive() or now - job.updated <= timeout:
-                continue
-            log.error("job %d: no progress for %.0f s; stopping worker %d", job.id, now - job.updated, job.worker)
-            self.store.event("stalled", f"job {job.id} ({job.name}) made no progress for {timeout:.0f} s")
-            self._stalled[job.worker or -1] = job.id
-            proc.kill()
-            proc.join(KILL_WAIT_S)
+            if job.host in (box_name(), None):  # another box's job is that box's (or, if it died, the fleet watch's)
+                self.recovery.job(job, "the service stopped while it ran")
 
     def workers_alive(self) -> int:
-        return sum(p.is_alive() for p in self._workers.values())
+        """Workers that can take jobs: this box's, and in a fleet every box's that said so lately."""
+        if self.fleet is not None:
+            return len(self.store.workers())
+        return self.pool.alive()
 
     def health(self) -> health.Health:
         folders = {"outbox": self.outbox, "state": self.layout.root}
@@ -193,8 +149,7 @@ class Service:
 
         os.environ.pop(env_name("token"), None)  # read into the settings; workers inherit the environment
         self.recover()
-        for worker_id in range(1, self.settings.service.workers + 1):
-            self._start_worker(worker_id)
+        self.pool.start()
         self.watcher.start()
         self.dispatcher.start()
         app = create_app(self.settings, self.store, service=self)
@@ -214,8 +169,8 @@ class Service:
         last_retention -= RETENTION_EVERY_S
         ticks = 0
         while not self._stop_requested.wait(SUPERVISE_EVERY_S):
-            self._watchdog()
-            self._check_workers()
+            self.pool.supervise()
+            self._watch_fleet()
             ticks += 1
             if ticks % HEALTH_EVERY_TICKS == 0:
                 self._tell_health()
@@ -228,6 +183,17 @@ class Service:
             if self.people is not None and time.monotonic() - last_regroup > self.settings.people.recluster_s:
                 last_regroup = time.monotonic()
                 self._regroup()
+
+    def _watch_fleet(self) -> None:
+        """In a fleet: runs that ended without settling their job; results the workers left to index."""
+        if self.fleet is None:
+            return
+        try:
+            self.fleet.tick()
+            if self.people is not None:
+                index_pending(self.store, self.people, self.settings.events)
+        except Exception:  # noqa: BLE001 - Redis away for a moment: the next round tries again
+            log.exception("watching the fleet's queue failed")
 
     def _regroup(self) -> None:
         """Re-group the people index if faces came since the last time (a background thread: it takes a while)."""
@@ -256,17 +222,7 @@ class Service:
         self._stopping.set()
         log.info("stopping")
         self.watcher.stop()
-        self._stop_workers.set()
-        deadline = time.monotonic() + grace_s
-        for proc in self._workers.values():
-            proc.join(timeout=max(deadline - time.monotonic(), 0.1))
-        for worker_id, proc in self._workers.items():
-            if proc.is_alive():  # stuck where it cannot see the flag (a hung decoder)
-                log.error("worker %d did not stop within %.0f s; killing it", worker_id, grace_s)
-                proc.kill()
-                proc.join(timeout=KILL_WAIT_S)
-        for job in self.store.processing():  # its worker was killed mid-job: the attempt counts
-            self.recovery.job(job, "the worker did not stop when the service stopped")
+        self.pool.stop(grace_s)
         remove_partials(self.outbox)
         self.dispatcher.stop()
         if self.searcher is not None:

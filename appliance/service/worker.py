@@ -9,31 +9,37 @@ A full disk puts the job back to wait (with back-off); the footage stays in ``pr
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 import resource
+import shutil
 import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from multiprocessing.context import SpawnContext
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ..common.box import box_name, name_box
 from ..common.logs import setup_logging
 from ..people.index import PeopleIndex
 from ..pipeline.extract import Cancelled, Extractor, Progress
+from ..pipeline.parts import PART_FILE
 from ..pipeline.preview import preview_image
 from ..pipeline.video import InputError
 from ..settings import Settings
-from .footage import move_no_clobber, write_reason
-from .jobs import Job, JobStore
-from .layout import StateLayout
-from .notify import record_done, record_failed
-from .queue.sqlite import SqliteJobStore
+from .footage import move_no_clobber
+from .jobs import Job, JobKind, JobState, JobStore, LeaseLost, WorkerBeat
+from .layout import StateLayout, read_plan, write_plan
+from .notify import fail_recording, record_done
+from .queue import QUEUE_AWAY, open_store
+from .recovery import published_output
 
 log = logging.getLogger("appliance.worker")
 PROGRESS_EVERY_S = 1.0  # progress and the live preview are written at most this often
@@ -44,6 +50,8 @@ MIN_FRACTION_FOR_ETA = 0.01  # below this, time left is a guess not worth showin
 JOB_CPU_FLOOR_S = 1800.0  # the CPU budget of a job is never below this (stills, footage of unknown length)
 DISK_FULL_BACKOFF = (1, 2, 4, 10, 20)  # waits before retrying a job that found the disk full, in disk_full_retry_s
 MB = 1 << 20
+BEAT_EVERY_S = 5.0  # a worker says it is alive this often (the page's list of workers)
+STORAGE_CHECK_S = 5.0  # a worker that lost the shared folders looks for them again this often
 
 
 class StopFlag:
@@ -75,29 +83,43 @@ def limit_address_space(megabytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def worker_main(settings: Settings, worker_id: int, stop: StopFlag) -> None:
+def worker_main(settings: Settings, slot: int, stop: StopFlag) -> None:
     """Entry point of a worker process (spawned: TensorFlow does not survive fork)."""
     # Ctrl-C reaches every process of the group: the service decides, the worker follows its flag.
     # SIGTERM sent to the whole group (systemd's default) is a request to stop, like the flag.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     setup_logging(settings.service.log_level)
+    name_box(settings.service.box)
     os.environ.setdefault("OMP_NUM_THREADS", str(settings.extract.threads))
     _stop_with_parent(stop)
     layout = StateLayout(settings.service.state_dir)
-    store = SqliteJobStore(layout.database)
+    store = open_store(settings, layout)
     extractor = Extractor(settings.extract, motion=settings.motion, scan=settings.scan, people=settings.people)
     limit_address_space(settings.service.worker_memory_mb)  # after the nets are loaded: they map a lot once
-    log.info("worker %d ready (backend %s)", worker_id, extractor.detector.backend)
-    people = PeopleIndex(layout.people_database, settings.people.threshold) if settings.people.enabled else None
-    worker = Worker(settings, layout, worker_id, store, extractor, stop, people)
-    while not stop.is_set():
-        job = store.claim(worker_id)
-        if job is None:
-            stop.wait(IDLE_POLL_S)
-            continue
-        worker.process(job)
-    log.info("worker %d stopped", worker_id)
+    log.info("worker %s ready (backend %s)", worker_name(slot), extractor.detector.backend)
+    # one writer to the people index: this box's workers on the embedded queue, the ingest box in a fleet
+    local_index = settings.people.enabled and not settings.service.fleet
+    people = PeopleIndex(layout.people_database, settings.people.threshold) if local_index else None
+    worker = Worker(settings, layout, slot, store, extractor, stop, people)
+    with worker.beating():
+        if settings.service.fleet:
+            from .queue.rq_worker import work_from_queue
+
+            work_from_queue(settings, worker)
+        else:
+            while not stop.is_set():
+                job = store.claim(slot, box_name())
+                if job is None:
+                    stop.wait(IDLE_POLL_S)
+                    continue
+                worker.process(job)
+    log.info("worker %s stopped", worker_name(slot))
+
+
+def worker_name(slot: int) -> str:
+    """Unique across a fleet: the box's host name and the worker's slot on it."""
+    return f"{box_name()}/{slot}"
 
 
 def _stop_with_parent(stop: StopFlag) -> None:
@@ -114,12 +136,16 @@ def _stop_with_parent(stop: StopFlag) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+class StorageLost(Exception):
+    """This box cannot see the shared folders (an NFS/SMB mount gone): its jobs go to other workers."""
+
+
 class Worker:
     def __init__(
         self,
         all_settings: Settings,
         layout: StateLayout,
-        worker_id: int,
+        slot: int,
         store: JobStore,
         extractor: Extractor,
         stop: StopFlag,
@@ -127,47 +153,143 @@ class Worker:
     ) -> None:
         self.settings = all_settings.service
         self.events = all_settings.events
+        self.people_enabled = all_settings.people.enabled
         self.people = people
         self.layout = layout
-        self.id = worker_id
+        self.slot = slot
+        self.name = worker_name(slot)
         self.store = store
         self.extractor = extractor
         self.stop = stop
-        self.preview = layout.preview(worker_id)
-        self.preview.parent.mkdir(parents=True, exist_ok=True)
+        self.current: int | None = None
+        self.started = time.time()
+        self.layout.previews.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def beating(self) -> Iterator[None]:
+        """Say every few seconds that this worker is alive and what it does (the page's list of workers)."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while True:
+                try:
+                    self.store.beat(self._beat())
+                except Exception as exc:  # noqa: BLE001 - the queue is away for a moment: say so next time
+                    log.warning("worker %s: heartbeat not recorded: %s", self.name, exc)
+                if done.wait(BEAT_EVERY_S):
+                    return
+
+        thread = threading.Thread(target=beat, name="beat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join(timeout=BEAT_EVERY_S)
+            with suppress(Exception):
+                self.store.gone(self.name)
+
+    def _beat(self) -> WorkerBeat:
+        backend = self.extractor.detector.backend
+        return WorkerBeat(self.name, box_name(), os.getpid(), self.current, time.time(), self.started, backend)
+
+    def storage_present(self) -> bool:
+        return self.layout.processing.is_dir() and self.settings.outbox_dir.is_dir()
 
     def process(self, job: Job) -> None:
+        """Run a job of any kind; whatever happens, the footage is kept and the job ends in a known state."""
         path = Path(job.path)
-        log.info("job %d taken: %s (%.1f MB)", job.id, job.name, job.size / 1e6)
+        log.info("job %d taken (%s): %s (%.1f MB)", job.id, job.kind, job.name, job.size / 1e6)
+        self.current = job.id
         started = time.monotonic()
         try:
-            result = self.extractor.run(
-                path, self.settings.outbox_dir, self._reporter(job, started), self.stop, Path(job.name).stem, job.sha256
+            if not self.storage_present():
+                raise StorageLost(f"the shared folders ({self.layout.root}) are not there on {box_name()}")
+            {JobKind.RECORDING: self._recording, JobKind.PART: self._part, JobKind.MERGE: self._merge}[job.kind](
+                job, path, started
             )
         except Cancelled:
             self.store.requeue(job.id, give_back_attempt=True)
             log.info("job %d re-queued: service stopping", job.id)
-            return
+        except StorageLost as exc:
+            self._storage_lost(job, str(exc))
+        except LeaseLost as exc:
+            log.warning("job %d: %s; its result is left to the run that holds it", job.id, exc)
         except InputError as exc:
             self._fail(job, path, str(exc))
-            return
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 self._wait_for_space(job)
-                return
-            self._internal_error(job, path, exc)
-            return
+            else:
+                self._internal_error(job, path, exc)
         except Exception as exc:  # a bug or a library failure: keep the footage, say why, go on
             self._internal_error(job, path, exc)
-            return
         finally:
             self._lift_cpu_budget()
-        moved = move_no_clobber(path, self.layout.done)
-        record_done(
-            self.store, self.people, self.events, job, moved, result.output, result.manifest.stats.frames_analysed
+            self.current = None
+            self.layout.preview(job.id).unlink(missing_ok=True)
+
+    # -- the three kinds of job --------------------------------------------------------------------
+    def _recording(self, job: Job, path: Path, started: float) -> None:
+        plan = self.extractor.plan(path, self.settings.split_s)
+        if plan.split:
+            work = self.layout.work(job.id, job.sha256)
+            write_plan(work, plan)
+            self.store.split(job.id, len(plan.parts), plan.reason)
+            log.info("job %d: %s: %s", job.id, job.name, plan.reason)
+            return
+        result = self.extractor.run(
+            path,
+            self.settings.outbox_dir,
+            self._reporter(job, started),
+            self.stop,
+            Path(job.name).stem,
+            job.sha256,
+            scanned=plan.scan,
         )
+        self._done(job, path, result.output, result.tracks, result.manifest.stats.frames_analysed, started)
+
+    def _part(self, job: Job, path: Path, started: float) -> None:
+        parent = self._parent(job)
+        work = self.layout.work(parent.id, parent.sha256)
+        plan = read_plan(work)
+        folder = self.extractor.run_part(path, plan, job.part or 1, work, self._reporter(job, started), self.stop)
+        counts = json.loads((folder / PART_FILE).read_text())["counts"]
+        merge = self.store.part_done(job.id, counts.get("frames_analysed", 0), counts.get("faces", 0))
+        log.info("job %d: part %s of %d done%s", parent.id, job.part, parent.parts, "; merge queued" if merge else "")
+
+    def _merge(self, job: Job, path: Path, started: float) -> None:
+        parent = self._parent(job)
+        if parent.state is JobState.DONE:  # a merge that ran before, then was interrupted: done already
+            self.store.finish(job.id, parent.path, parent.output or "", parent.faces, lease=job.lease)
+            return
+        work = self.layout.work(parent.id, parent.sha256)
+        output = published_output(self.store, self.settings.outbox_dir, parent.sha256)
+        tracks = 0
+        if output is None:
+            folders = [work / f"part-{n:03d}" for n in range(1, parent.parts + 1)]
+            result = self.extractor.merge(
+                path, read_plan(work), folders, self.settings.outbox_dir, Path(parent.name).stem, parent.sha256
+            )
+            output, tracks = result.output, result.tracks
+        self._done(parent, path, output, tracks, 0, started)
+        self.store.finish(job.id, str(path), str(output), 0, lease=job.lease)
+        shutil.rmtree(work, ignore_errors=True)
+
+    def _parent(self, job: Job) -> Job:
+        parent = self.store.get(job.parent) if job.parent is not None else None
+        if parent is None:
+            raise RuntimeError(f"job {job.id} belongs to a recording ({job.parent}) the queue no longer has")
+        return parent
+
+    def _done(self, job: Job, path: Path, output: Path, tracks: int, frames: int, started: float) -> None:
+        """The recording is done: footage to ``done/``, the job finished with its events (people indexed here,
+        or by the ingest box in a fleet)."""
+        moved = move_no_clobber(path, self.layout.done)
+        pending = self.people is None and self.people_enabled
+        record_done(self.store, self.people, self.events, job, moved, output, frames, pending)
         elapsed = time.monotonic() - started
-        log.info("job %d done: %s: %d faces in %.1f s -> %s", job.id, job.name, result.tracks, elapsed, result.output)
+        log.info("job %d done: %s: %d faces in %.1f s -> %s", job.id, job.name, tracks, elapsed, output)
 
     def _reporter(self, job: Job, started: float) -> Callable[[Progress], None]:
         """A progress callback that writes the job's progress and the live preview, at most once a second.
@@ -189,9 +311,12 @@ class Worker:
             fraction = state.fraction
             eta = elapsed * (1 - fraction) / fraction if fraction > MIN_FRACTION_FOR_ETA else None
             fps = state.frames_analysed / elapsed
-            self.store.progress(job.id, fraction, state.tracks, state.frames_analysed, fps, eta, state.scan_summary)
+            try:
+                self.store.progress(job.id, fraction, state.tracks, state.frames_analysed, fps, eta, state.scan_summary)
+            except QUEUE_AWAY as exc:  # progress is best effort: the next report says it again
+                log.warning("job %d: progress not recorded: %s", job.id, exc)
             if state.frame is not None:
-                self._write_preview(preview_image(state.frame, state.frame_faces))
+                self._write_preview(job, preview_image(state.frame, state.frame_faces))
 
         return report
 
@@ -223,15 +348,22 @@ class Worker:
         self._fail(job, path, f"internal error: {type(exc).__name__}: {exc}")
 
     def _fail(self, job: Job, path: Path, reason: str) -> None:
-        moved = move_no_clobber(path, self.layout.failed) if path.exists() else path
-        if moved.exists():
-            write_reason(moved, reason)
-        record_failed(self.store, job, moved, reason)
+        """The footage to ``failed/`` with its reason; a part or merge fails its whole recording."""
+        fail_recording(self.store, self.layout, job, path, reason)
         log.warning("job %d failed: %s", job.id, reason)
 
-    def _write_preview(self, image: np.ndarray) -> None:
+    def _storage_lost(self, job: Job, reason: str) -> None:
+        """Back to the queue for another worker (the attempt counts); this one waits for the folders."""
+        self.store.requeue(job.id, error=reason)
+        self.store.event("storage", f"job {job.id} ({job.name}) handed back: {reason}")
+        log.error("job %d handed back: %s", job.id, reason)
+        while not self.stop.is_set() and not self.storage_present():
+            self.stop.wait(STORAGE_CHECK_S)
+
+    def _write_preview(self, job: Job, image: np.ndarray) -> None:
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, PREVIEW_JPEG_QUALITY])
         if ok:
-            tmp = self.preview.with_suffix(".tmp")
+            target = self.layout.preview(job.id)
+            tmp = target.with_suffix(".tmp")
             tmp.write_bytes(data.tobytes())
-            os.replace(tmp, self.preview)
+            os.replace(tmp, target)

@@ -37,7 +37,7 @@ class Section(BaseModel):
 class ExtractSettings(Section):
     """What the pipeline does with each frame: detection, crops, enhancement."""
 
-    commands = ("extract", "serve", "eval", "search")
+    commands = ("extract", "serve", "worker", "eval", "search")
     backend: Backend = Field("auto", description="net runner: tflite if LiteRT and the models are installed, else tf")
     fps: float | None = Field(
         5.0, gt=0, description="analysed frames per second, or `all` (every frame)", json_schema_extra={"none": "all"}
@@ -67,7 +67,7 @@ class MotionSettings(Section):
     """Motion gating: still frames skip detection, moving regions are searched alone."""
 
     prefix = "motion_"
-    commands = ("extract", "serve")
+    commands = ("extract", "serve", "worker")
     enabled: bool = Field(
         True, description="motion gating (off: detection on every analysed frame)", json_schema_extra={"flat": "motion"}
     )
@@ -81,7 +81,7 @@ class ScanSettings(Section):
     """The activity scan: find where something happens from the compressed stream, decode only there."""
 
     prefix = "scan_"
-    commands = ("extract", "serve")
+    commands = ("extract", "serve", "worker")
     enabled: bool = Field(
         True, description="scan videos before decoding; off: decode every frame", json_schema_extra={"flat": "scan"}
     )
@@ -95,7 +95,7 @@ class PeopleSettings(Section):
     """People, not tracks: face embeddings group the tracks of one person, within and across recordings."""
 
     prefix = "people_"
-    commands = ("extract", "serve", "eval", "people", "search")
+    commands = ("extract", "serve", "worker", "eval", "people", "search")
     enabled: bool = Field(
         True,
         description="group tracks into people with face embeddings (SFace); off: no embedding is computed or kept",
@@ -166,10 +166,13 @@ class EventsSettings(Section):
         return value
 
 
+QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
 class ServiceSettings(Section):
     """Where footage and results live, and how the service takes files and runs workers."""
 
-    commands = ("serve", "people", "search")
+    commands = ("serve", "worker", "people", "search")
     data: Path = Field(Path("./data"), description="holds `inbox/`, `outbox/`, `state/` unless these are set")
     inbox: Path | None = Field(None, description="inbox folder", json_schema_extra={"none": "<data>/inbox"})
     outbox: Path | None = Field(None, description="outbox folder", json_schema_extra={"none": "<data>/outbox"})
@@ -178,7 +181,30 @@ class ServiceSettings(Section):
         description="job database; footage being processed, done, failed",
         json_schema_extra={"none": "<data>/state"},
     )
-    workers: int = Field(1, ge=1, le=64, description="worker processes, each with its own detector (1 suits 2 cores)")
+    workers: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="worker processes, each with its own detector (1 suits 2 cores); 0: none here "
+        "(an ingest box whose workers are other boxes, with `queue`)",
+    )
+    queue: SecretStr | None = Field(
+        None,
+        description="the job queue: unset for the embedded one (SQLite in `state/`); "
+        "`redis://[:password@]host:6379/0` for boxes sharing one queue (RQ)",
+    )
+    box: str = Field(
+        "",
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="this box's name in the fleet (workers, events, job records); empty: the host name",
+    )
+    split_s: float = Field(
+        900.0,
+        ge=0,
+        description="a recording with more than this many seconds to analyse (its active stretches, with the "
+        "scan) is processed in parts that any worker may take; 0: never split",
+    )
     polling: bool = Field(False, description="poll the inbox instead of inotify: for NFS/SMB/bind mounts")
     settle_s: float = Field(3.0, ge=0, description="a file is taken once its size and mtime are unchanged this long")
     scan_interval_s: float = Field(30.0, gt=0, description="full inbox scan, to catch anything the watcher missed")
@@ -200,6 +226,24 @@ class ServiceSettings(Section):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("queue")
+    @classmethod
+    def _queue_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().strip().startswith(QUEUE_SCHEMES):
+            raise ValueError(f"must be unset (the embedded queue) or a Redis URL ({', '.join(QUEUE_SCHEMES)}...)")
+        return SecretStr(value.get_secret_value().strip())
+
+    @property
+    def fleet(self) -> bool:
+        """Jobs are shared with other boxes through Redis."""
+        return self.queue is not None
+
+    @property
+    def queue_url(self) -> str:
+        return self.queue.get_secret_value() if self.queue else ""
 
     @property
     def inbox_dir(self) -> Path:

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request, url_for
 from .. import __version__
 from ..service.jobs import JobState
 from .context import context
-from .views import job_view, people_of, tracks_of
+from .views import job_view, parts_view, people_of, tracks_of, workers_view
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 GALLERY_FACES = 24  # the newest faces on the status page
@@ -39,19 +39,24 @@ def _gallery() -> list[dict[str, Any]]:
     return gallery
 
 
+@bp.get("/workers")
+def workers() -> Any:
+    """Every worker that said it is alive lately, on this box and (in a fleet) the others."""
+    return jsonify(workers=workers_view())
+
+
 @bp.get("/status")
 def status() -> Any:
     ctx = context()
     found = ctx.health()
     current = [job_view(j) for j in ctx.store.processing()]
     for item in current:
-        if item.get("worker"):
-            item["preview"] = url_for("files.preview", worker=item["worker"])
+        item["preview"] = url_for("files.preview", job_id=item["id"])
     return jsonify(
         version=__version__,
         queue={state.value: n for state, n in ctx.store.counts().items()},
         current=current,
-        workers={"configured": ctx.settings.service.workers, "alive": found.workers_alive},
+        workers={"configured": ctx.settings.service.workers, "alive": found.workers_alive, "list": workers_view()},
         health=found.to_dict(),
         jobs=[job_view(j) for j in ctx.store.recent(limit=STATUS_JOBS)],
         gallery=_gallery(),
@@ -77,4 +82,5 @@ def job(job_id: int) -> Any:
     found = context().store.get(job_id)
     if found is None:
         return jsonify(error="no such job"), 404
-    return jsonify({**job_view(found), "tracks": tracks_of(found), "people": people_of(found)})
+    view = {**job_view(found), "tracks": tracks_of(found), "people": people_of(found), "parts": parts_view(found)}
+    return jsonify(view)

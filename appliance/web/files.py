@@ -48,9 +48,9 @@ def result_file(relative: str) -> Any:
     return response
 
 
-@bp.get("/preview/<int:worker>.jpg")
-def preview(worker: int) -> Any:
-    path = context().layout.preview(worker)
+@bp.get("/preview/<int:job_id>.jpg")
+def preview(job_id: int) -> Any:
+    path = context().layout.preview(job_id)
     if not path.is_file():
         abort(404)
     response = send_file(path, mimetype="image/jpeg", max_age=0)

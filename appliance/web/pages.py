@@ -9,7 +9,7 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 from ..service.actions import retry_failed
 from .auth import bearer_ok, csrf_ok
 from .context import context
-from .views import job_view, people_of, tracks_of
+from .views import job_view, parts_view, people_of, tracks_of
 
 bp = Blueprint("pages", __name__)
 
@@ -24,7 +24,9 @@ def job_page(job_id: int) -> Any:
     job = context().store.get(job_id)
     if job is None:
         abort(404)
-    return render_template("job.html", job=job_view(job), tracks=tracks_of(job), people=people_of(job))
+    return render_template(
+        "job.html", job=job_view(job), tracks=tracks_of(job), people=people_of(job), parts=parts_view(job)
+    )
 
 
 @bp.post("/jobs/<int:job_id>/retry")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from flask import url_for
 
 from ..output.manifest import read_manifest
 from ..service.jobs import Job
+from .context import context
 
 
 def job_view(job: Job) -> dict[str, Any]:
@@ -16,6 +18,35 @@ def job_view(job: Job) -> dict[str, Any]:
     data.pop("path", None)
     data["output"] = Path(job.output).name if job.output else None
     return data
+
+
+STALLED_AFTER_S = 30.0  # a worker silent this long is shown as stalled (it is dropped after a minute)
+
+
+def workers_view() -> list[dict[str, Any]]:
+    """The workers: host, current job and its progress, seconds since their last heartbeat."""
+    store = context().store
+    now = time.time()
+    found = []
+    for beat in store.workers():
+        job = store.get(beat.job) if beat.job is not None else None
+        silent = now - beat.seen
+        state = "stalled" if silent > STALLED_AFTER_S else ("busy" if job is not None else "idle")
+        found.append(
+            {
+                **beat.to_dict(),
+                "state": state,
+                "heartbeat_age_s": round(silent, 1),
+                "job_name": job.name if job else None,
+                "progress": job.progress if job else None,
+            }
+        )
+    return found
+
+
+def parts_view(job: Job) -> list[dict[str, Any]]:
+    """A split recording's parts and merge, for its page."""
+    return [job_view(part) for part in context().store.parts_of(job.id)] if job.parts else []
 
 
 def tracks_of(job: Job) -> list[dict[str, Any]]:

@@ -28,7 +28,8 @@ def exposed(populated):
 
 def test_status_jobs_and_one_job(client, populated):
     data = client.get("/api/status").get_json()
-    assert data["queue"] == {"received": 0, "queued": 0, "processing": 0, "done": 1, "failed": 1, "duplicate": 0}
+    counts = {"received": 0, "queued": 0, "processing": 0, "done": 1, "failed": 1, "duplicate": 0, "split": 0}
+    assert data["queue"] == counts
     assert data["gallery"][0]["url"] == "/files/walk/faces/person-0001.jpg"
     jobs = client.get("/api/jobs").get_json()["jobs"]
     assert [j["state"] for j in jobs] == ["failed", "done"]

@@ -12,15 +12,17 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ...events.model import Event, EventType, NewEvent
-from ..jobs import KEPT_EVENTS, OUTBOX_CAP, Job, JobState
+from ..jobs import KEPT_EVENTS, OUTBOX_CAP, Job, JobKind, JobState, LeaseLost, WorkerBeat
 
 _STATE_LIST = ",".join(f"'{state.value}'" for state in JobState)
+_KIND_LIST = ",".join(f"'{kind.value}'" for kind in JobKind)
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -30,10 +32,17 @@ CREATE TABLE IF NOT EXISTS jobs (
     frames_analysed INTEGER NOT NULL DEFAULT 0, analysis_fps REAL NOT NULL DEFAULT 0, eta_s REAL,
     attempts INTEGER NOT NULL DEFAULT 0, worker INTEGER,
     created REAL NOT NULL, started REAL, finished REAL, updated REAL NOT NULL, duplicate_of INTEGER,
-    source BLOB, retry_at REAL, waits INTEGER NOT NULL DEFAULT 0, detail TEXT
+    source BLOB, retry_at REAL, waits INTEGER NOT NULL DEFAULT 0, detail TEXT,
+    kind TEXT NOT NULL DEFAULT 'recording' CHECK (kind IN ({_KIND_LIST})), parent INTEGER, part INTEGER,
+    parts INTEGER NOT NULL DEFAULT 0, host TEXT, lease TEXT, people_pending INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);
 CREATE INDEX IF NOT EXISTS jobs_sha ON jobs(sha256, state);
+CREATE INDEX IF NOT EXISTS jobs_parent ON jobs(parent);
+CREATE TABLE IF NOT EXISTS workers (
+    name TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, job INTEGER, seen REAL NOT NULL,
+    started REAL NOT NULL, backend TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL
 );
@@ -48,9 +57,23 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 """
 BUSY_TIMEOUT_S = 30
 # columns added since the first release, for databases made before them
-ADDED_COLUMNS = {"source": "BLOB", "retry_at": "REAL", "waits": "INTEGER NOT NULL DEFAULT 0", "detail": "TEXT"}
+ADDED_COLUMNS = {
+    "source": "BLOB",
+    "retry_at": "REAL",
+    "waits": "INTEGER NOT NULL DEFAULT 0",
+    "detail": "TEXT",
+    "kind": "TEXT NOT NULL DEFAULT 'recording'",
+    "parent": "INTEGER",
+    "part": "INTEGER",
+    "parts": "INTEGER NOT NULL DEFAULT 0",
+    "host": "TEXT",
+    "lease": "TEXT",
+    "people_pending": "INTEGER NOT NULL DEFAULT 0",
+}
+WORKER_GONE_S = 60.0  # a worker not heard of for this long is left off the list
 
-R, Q, P, D, F, DUP = (state.value for state in JobState)
+R, Q, P, S, D, F, DUP = (state.value for state in JobState)
+RECORDING, PART, MERGE = (kind.value for kind in JobKind)
 PATH_COLUMNS = ("path", "source")
 
 
@@ -83,7 +106,7 @@ class SqliteJobStore:
         for column, kind in ADDED_COLUMNS.items():
             if column not in old:
                 db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
-        if f"'{R}'" in row["sql"]:
+        if all(f"'{state.value}'" in row["sql"] for state in JobState):
             return
         old = [r["name"] for r in db.execute("PRAGMA table_info(jobs)")]
         db.execute("BEGIN IMMEDIATE")
@@ -176,7 +199,8 @@ class SqliteJobStore:
     def find_active_or_done(self, sha256: str) -> Job | None:
         """The first job with this content that is done or on its way to it (a duplicate's original)."""
         return self._one(
-            "SELECT * FROM jobs WHERE sha256 = ? AND state IN (?, ?, ?) ORDER BY id LIMIT 1", (sha256, D, Q, P)
+            "SELECT * FROM jobs WHERE sha256 = ? AND kind = ? AND state IN (?, ?, ?, ?) ORDER BY id LIMIT 1",
+            (sha256, RECORDING, D, Q, P, S),
         )
 
     def mark_duplicate(self, job_id: int, of: int, path: str) -> None:
@@ -187,21 +211,42 @@ class SqliteJobStore:
                 (DUP, of, _to_db(path), now, now, job_id),
             )
 
-    def claim(self, worker: int) -> Job | None:
+    def claim(self, worker: int, host: str | None = None) -> Job | None:
+        """The next job a worker may take: a merge first (it finishes a recording), then parts, then the oldest."""
         now = time.time()
         with self._tx() as db:
             row = db.execute(
-                "SELECT id FROM jobs WHERE state=? AND (retry_at IS NULL OR retry_at <= ?) ORDER BY id LIMIT 1",
-                (Q, now),
+                "SELECT id FROM jobs WHERE state=? AND (retry_at IS NULL OR retry_at <= ?) "
+                "ORDER BY CASE kind WHEN ? THEN 0 WHEN ? THEN 1 ELSE 2 END, id LIMIT 1",
+                (Q, now, MERGE, PART),
             ).fetchone()
             if row is None:
                 return None
-            db.execute(
-                "UPDATE jobs SET state=?, worker=?, started=?, updated=?, attempts=attempts+1, progress=0, "
-                "error=NULL WHERE id=?",
-                (P, worker, now, now, row["id"]),
-            )
-            return self._job(db.execute("SELECT * FROM jobs WHERE id=?", (row["id"],)).fetchone())
+            return self._take(db, row["id"], worker, host, uuid.uuid4().hex, now)
+
+    def start(self, job_id: int, worker: int, host: str, lease: str) -> Job | None:
+        """Take this job if it is queued (and not waiting); None otherwise."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT id FROM jobs WHERE id=? AND state=? AND (retry_at IS NULL OR retry_at <= ?)", (job_id, Q, now)
+            ).fetchone()
+            return None if row is None else self._take(db, job_id, worker, host, lease, now)
+
+    def _take(self, db: sqlite3.Connection, job_id: int, worker: int, host: str | None, lease: str, now: float) -> Job:
+        db.execute(
+            "UPDATE jobs SET state=?, worker=?, host=?, lease=?, started=?, updated=?, attempts=attempts+1, "
+            "progress=0, error=NULL WHERE id=?",
+            (P, worker, host, lease, now, now, job_id),
+        )
+        return self._job(db.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone())
+
+    def _check_lease(self, db: sqlite3.Connection, job_id: int, lease: str | None) -> None:
+        if lease is None:
+            return
+        row = db.execute("SELECT lease FROM jobs WHERE id=?", (job_id,)).fetchone()
+        if row is None or row["lease"] != lease:
+            raise LeaseLost(f"job {job_id} is no longer held by this run")
 
     def progress(
         self,
@@ -213,45 +258,169 @@ class SqliteJobStore:
         eta_s: float | None,
         detail: str | None = None,
     ) -> None:
+        now = time.time()
         with self._tx() as db:
             db.execute(
                 "UPDATE jobs SET progress=?, faces=?, frames_analysed=?, analysis_fps=?, eta_s=?, updated=?, detail=? "
                 "WHERE id=? AND state=?",
-                (progress, faces, frames, fps, eta_s, time.time(), detail, job_id, P),
+                (progress, faces, frames, fps, eta_s, now, detail, job_id, P),
             )
+            row = db.execute("SELECT parent FROM jobs WHERE id=?", (job_id,)).fetchone()
+            if row is not None and row["parent"] is not None:
+                self._roll_up(db, row["parent"], now)
+
+    def _roll_up(self, db: sqlite3.Connection, parent: int, now: float) -> None:
+        """A split recording's progress: its parts' (done ones count whole), faces so far, the slowest part's ETA."""
+        db.execute(
+            "UPDATE jobs SET progress=(SELECT AVG(CASE state WHEN ? THEN 1.0 ELSE progress END) FROM jobs p "
+            "WHERE p.parent=jobs.id AND p.kind=?), frames_analysed=(SELECT SUM(frames_analysed) FROM jobs p "
+            "WHERE p.parent=jobs.id AND p.kind=?), updated=? WHERE id=? AND state=?",
+            (D, PART, PART, now, parent, S),
+        )
 
     def finish(
-        self, job_id: int, path: str, output: str, faces: int, frames: int = 0, events: Sequence[NewEvent] = ()
+        self,
+        job_id: int,
+        path: str,
+        output: str,
+        faces: int,
+        frames: int = 0,
+        events: Sequence[NewEvent] = (),
+        people_pending: bool = False,
+        lease: str | None = None,
     ) -> None:
         """Done, and the events it causes recorded in the same transaction (nothing told that did not happen,
-        nothing that happened untold)."""
+        nothing that happened untold). ``lease``: only if the job is still held by that run."""
         now = time.time()
         with self._tx() as db:
+            self._check_lease(db, job_id, lease)
             self._emit(db, events, now)
             db.execute(
                 "UPDATE jobs SET state=?, path=?, output=?, faces=?, progress=1, eta_s=0, finished=?, updated=?, "
-                "worker=NULL, frames_analysed=MAX(frames_analysed, ?), retry_at=NULL, waits=0 WHERE id=?",
-                (D, _to_db(path), output, faces, now, now, frames, job_id),
+                "worker=NULL, lease=NULL, frames_analysed=MAX(frames_analysed, ?), retry_at=NULL, waits=0, "
+                "people_pending=? WHERE id=?",
+                (D, _to_db(path), output, faces, now, now, frames, int(people_pending), job_id),
             )
 
-    def fail(self, job_id: int, path: str, error: str, events: Sequence[NewEvent] = ()) -> None:
+    def fail(
+        self, job_id: int, path: str, error: str, events: Sequence[NewEvent] = (), lease: str | None = None
+    ) -> None:
         now = time.time()
         with self._tx() as db:
+            self._check_lease(db, job_id, lease)
             self._emit(db, events, now)
             db.execute(
-                "UPDATE jobs SET state=?, path=?, error=?, finished=?, updated=?, worker=NULL WHERE id=?",
+                "UPDATE jobs SET state=?, path=?, error=?, finished=?, updated=?, worker=NULL, lease=NULL WHERE id=?",
                 (F, _to_db(path), error, now, now, job_id),
             )
 
-    def requeue(self, job_id: int, give_back_attempt: bool = False, retry_at: float | None = None) -> None:
+    # -- split recordings ------------------------------------------------------------------------
+    def split(self, job_id: int, parts: int, detail: str) -> list[Job]:
+        """The recording is processed in ``parts`` parts: each a queued job (numbered from 1); it waits, split."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+            db.execute(
+                "UPDATE jobs SET state=?, parts=?, worker=NULL, lease=NULL, progress=0, detail=?, updated=? WHERE id=?",
+                (S, parts, detail, now, job_id),
+            )
+            rows = db.execute("SELECT part FROM jobs WHERE parent=? AND kind=?", (job_id, PART))
+            existing = {r["part"] for r in rows}
+            for number in range(1, parts + 1):
+                if number not in existing:
+                    self._child(db, row, PART, number, now)
+            return self._many_in(db, "SELECT * FROM jobs WHERE parent=? AND kind=? ORDER BY part", (job_id, PART))
+
+    def _child(self, db: sqlite3.Connection, parent: sqlite3.Row, kind: str, number: int | None, now: float) -> None:
+        label = f"part {number} of {parent['parts'] or '?'}" if kind == PART else "merge"
+        db.execute(
+            "INSERT INTO jobs (name, path, sha256, size, state, created, updated, kind, parent, part) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (f"{parent['name']} [{label}]", parent["path"], parent["sha256"], parent["size"], Q, now, now, kind,
+             parent["id"], number),
+        )  # fmt: skip
+
+    def _many_in(self, db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[Job]:
+        return [self._job(row) for row in db.execute(sql, args).fetchall()]
+
+    def part_done(self, job_id: int, frames: int, faces: int) -> Job | None:
+        """A part done; when it is the recording's last, the merge job is queued (once) and returned."""
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "UPDATE jobs SET state=?, progress=1, eta_s=0, finished=?, updated=?, worker=NULL, lease=NULL, "
+                "frames_analysed=?, faces=? WHERE id=? AND state=?",
+                (D, now, now, frames, faces, job_id, P),
+            )
+            part = db.execute("SELECT parent FROM jobs WHERE id=?", (job_id,)).fetchone()
+            parent = db.execute("SELECT * FROM jobs WHERE id=? AND state=?", (part["parent"], S)).fetchone()
+            if parent is None:
+                return None
+            self._roll_up(db, parent["id"], now)
+            left = db.execute(
+                "SELECT COUNT(*) AS n FROM jobs WHERE parent=? AND kind=? AND state<>?", (parent["id"], PART, D)
+            ).fetchone()["n"]
+            merges = db.execute("SELECT COUNT(*) AS n FROM jobs WHERE parent=? AND kind=?", (parent["id"], MERGE))
+            if left or merges.fetchone()["n"]:
+                return None
+            self._child(db, parent, MERGE, None, now)
+            merge = db.execute("SELECT * FROM jobs WHERE parent=? AND kind=?", (parent["id"], MERGE)).fetchone()
+            return self._job(merge)
+
+    def parts_of(self, job_id: int) -> list[Job]:
+        """A split recording's parts and merge, in order."""
+        return self._many("SELECT * FROM jobs WHERE parent=? ORDER BY kind DESC, part", (job_id,))
+
+    def cancel_parts(self, job_id: int, reason: str) -> None:
+        """A split recording failed: its parts and merge that are not done fail too (their leases end)."""
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "UPDATE jobs SET state=?, error=?, finished=?, updated=?, worker=NULL, lease=NULL "
+                "WHERE parent=? AND state NOT IN (?, ?)",
+                (F, reason, now, now, job_id, D, F),
+            )
+
+    # -- people indexed by the ingest box ------------------------------------------------------
+    def people_pending(self) -> list[Job]:
+        return self._many("SELECT * FROM jobs WHERE people_pending=1 AND state=? ORDER BY id", (D,))
+
+    def people_indexed(self, job_id: int, events: Sequence[NewEvent] = ()) -> None:
+        with self._tx() as db:
+            self._emit(db, events, time.time())
+            db.execute("UPDATE jobs SET people_pending=0 WHERE id=?", (job_id,))
+
+    # -- workers ---------------------------------------------------------------------------------
+    def beat(self, beat: WorkerBeat) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO workers (name, host, pid, job, seen, started, backend) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET host=excluded.host, pid=excluded.pid, job=excluded.job, "
+                "seen=excluded.seen, started=excluded.started, backend=excluded.backend",
+                (beat.name, beat.host, beat.pid, beat.job, beat.seen, beat.started, beat.backend),
+            )
+
+    def workers(self) -> list[WorkerBeat]:
+        rows = self._db().execute("SELECT * FROM workers WHERE seen > ? ORDER BY name", (time.time() - WORKER_GONE_S,))
+        return [WorkerBeat(**dict(row)) for row in rows]
+
+    def gone(self, name: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM workers WHERE name=?", (name,))
+
+    def requeue(
+        self, job_id: int, give_back_attempt: bool = False, retry_at: float | None = None, error: str | None = None
+    ) -> None:
         """Back to the queue; ``give_back_attempt`` when the job was not at fault (the service stopped, the
-        disk was full); ``retry_at``: not before then (``waits`` counts these, for back-off)."""
+        disk was full); ``retry_at``: not before then (``waits`` counts these, for back-off); ``error``: what
+        cut the last attempt short, shown until the next one."""
         waited = int(retry_at is not None)
         with self._tx() as db:
             db.execute(
-                "UPDATE jobs SET state=?, progress=0, worker=NULL, started=NULL, eta_s=NULL, faces=0, "
-                "frames_analysed=0, updated=?, retry_at=?, attempts=MAX(attempts - ?, 0), waits=waits + ? WHERE id=?",
-                (Q, time.time(), retry_at, int(give_back_attempt), waited, job_id),
+                "UPDATE jobs SET state=?, progress=0, worker=NULL, lease=NULL, started=NULL, eta_s=NULL, faces=0, "
+                "frames_analysed=0, updated=?, retry_at=?, attempts=MAX(attempts - ?, 0), waits=waits + ?, error=? "
+                "WHERE id=?",
+                (Q, time.time(), retry_at, int(give_back_attempt), waited, error, job_id),
             )
 
     def retry(self, job_id: int, path: str) -> bool:
@@ -268,12 +437,15 @@ class SqliteJobStore:
 
     def recent(self, limit: int = 50, state: JobState | None = None) -> list[Job]:
         if state is not None:
-            return self._many("SELECT * FROM jobs WHERE state=? ORDER BY id DESC LIMIT ?", (state.value, limit))
-        return self._many("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
+            return self._many(
+                "SELECT * FROM jobs WHERE state=? AND kind=? ORDER BY id DESC LIMIT ?", (state.value, RECORDING, limit)
+            )
+        return self._many("SELECT * FROM jobs WHERE kind=? ORDER BY id DESC LIMIT ?", (RECORDING, limit))
 
     def counts(self) -> dict[JobState, int]:
         counts = dict.fromkeys(JobState, 0)
-        for row in self._db().execute("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state"):
+        rows = self._db().execute("SELECT state, COUNT(*) AS n FROM jobs WHERE kind=? GROUP BY state", (RECORDING,))
+        for row in rows:
             counts[JobState(row["state"])] = row["n"]
         return counts
 
@@ -283,8 +455,8 @@ class SqliteJobStore:
             .execute(
                 "SELECT COALESCE(SUM(frames_analysed),0) AS frames, COALESCE(SUM(faces),0) AS faces, "
                 "COALESCE(SUM(CASE WHEN finished IS NOT NULL AND started IS NOT NULL THEN finished-started END),0) "
-                "AS seconds FROM jobs WHERE state IN (?, ?)",
-                (D, F),
+                "AS seconds FROM jobs WHERE state IN (?, ?) AND kind=?",
+                (D, F, RECORDING),
             )
             .fetchone()
         )
@@ -302,7 +474,9 @@ class SqliteJobStore:
 
     def outputs(self) -> set[str]:
         """The result folders that finished jobs own."""
-        rows = self._db().execute("SELECT output FROM jobs WHERE state=? AND output IS NOT NULL", (D,))
+        rows = self._db().execute(
+            "SELECT output FROM jobs WHERE state=? AND output IS NOT NULL AND kind=?", (D, RECORDING)
+        )
         return {row["output"] for row in rows}
 
     # -- the events outbox ---------------------------------------------------------------------------

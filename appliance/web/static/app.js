@@ -70,6 +70,21 @@ function renderJobs(jobs) {
     el("td", {}, job.state === "failed" ? retryButton(job) : ""))));
 }
 
+function renderWorkers(workers) {
+  const body = document.querySelector("#workers tbody");
+  if (!workers.length) {
+    body.replaceChildren(el("tr", {}, el("td", { colspan: "6", class: "muted" }, "No worker has reported in the last minute.")));
+    return;
+  }
+  body.replaceChildren(...workers.map(w => el("tr", { "data-worker": w.name },
+    el("td", {}, w.name),
+    el("td", {}, w.host),
+    el("td", {}, el("span", { class: `badge ${w.state}` }, w.state)),
+    el("td", {}, w.job ? el("a", { href: `/jobs/${w.job}` }, `#${w.job} ${w.job_name || ""}`) : "–"),
+    el("td", {}, w.progress == null ? "–" : `${Math.round(w.progress * 100)} %`),
+    el("td", {}, `${w.heartbeat_age_s.toFixed(0)} s ago`))));
+}
+
 function renderEvents(events) {
   document.getElementById("events").replaceChildren(...events.map(e =>
     el("li", {}, `${new Date(e.time * 1000).toLocaleString()} · ${e.kind}: ${e.message}`)));
@@ -100,6 +115,7 @@ async function refresh() {
     renderCurrent(data.current);
     renderGallery(data.gallery);
     renderJobs(data.jobs);
+    renderWorkers(data.workers.list);
     renderEvents(data.events);
     renderProblems(data.health);
     renderChannels(data.channels);

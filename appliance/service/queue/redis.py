@@ -1,0 +1,653 @@
+"""The fleet's job queue: the same jobs as the embedded queue, kept in Redis, dispatched to workers by RQ.
+
+Each job is one JSON record (``appliance:job:<id>``) with sets by state for the page. Every change
+is a WATCH/MULTI transaction: a job put in the queue gets its RQ run in the same transaction
+(``Queue.enqueue_call(pipeline=...)``), and a finished job its events. RQ carries the runs to the
+workers and watches them: a run whose worker stops sending heartbeats (a box that died) is moved to
+RQ's failed registry, where the ingest box finds it (:mod:`appliance.service.fleet`) and retries the
+job on another worker, or fails it after the usual number of attempts. A run holds its job only
+while its ``lease`` (the RQ run's id) is the job's; a late or repeated run finds it is not and does
+nothing.
+
+Paths are kept relative to the box's folders (``state:processing/x.mp4``), so boxes that mount the
+shared folders in different places read them in their own terms.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.retry import Retry
+from rq import Queue
+
+from ...events.model import Event, EventType, NewEvent
+from ...settings import ServiceSettings
+from ..jobs import KEPT_EVENTS, OUTBOX_CAP, Job, JobKind, JobState, LeaseLost, WorkerBeat
+
+PREFIX = "appliance:"
+RQ_QUEUE = "appliance"
+TASK = "appliance.service.queue.rq_worker.run_job"
+RESULT_TTL_S = 3600  # a finished RQ run is kept this long (its job's record stays in ours)
+FAILURE_TTL_S = 7 * 86400  # a failed run, for the reconciler and for people looking into RQ
+WORKER_GONE_S = 60  # a worker not heard of for this long is left off the list
+RETRIES = 30  # a Redis that restarts is waited for: commands are retried with back-off up to ~1 minute
+BACKOFF_CAP_S = 2.0
+CONNECT_TIMEOUT_S = 5.0
+CONNECT_TRIES = 3  # at start-up, one second apart
+TOTALS_CACHE_S = 5.0
+
+
+class QueueUnreachable(Exception):
+    """The Redis named by the ``queue`` setting does not answer (said with the URL, its password hidden)."""
+
+
+def redacted(url: str) -> str:
+    """The URL with its password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def connect(url: str) -> redis.Redis:
+    """A client that rides out a Redis restart (commands retried with back-off); raises :class:`QueueUnreachable`
+    at once if the queue does not answer now (a few quick tries: the operator should hear of it, not wait)."""
+    probe = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, retry=Retry(NoBackoff(), 0))
+    for attempt in range(CONNECT_TRIES):
+        try:
+            probe.ping()
+            break
+        except redis.AuthenticationError as exc:
+            raise QueueUnreachable(f"the job queue at {redacted(url)} refused the password: {exc}") from None
+        except redis.RedisError as exc:
+            if attempt == CONNECT_TRIES - 1:
+                raise QueueUnreachable(f"the job queue at {redacted(url)} does not answer: {exc}") from None
+            time.sleep(1.0)
+        finally:
+            probe.close()
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        retry=Retry(ExponentialBackoff(cap=BACKOFF_CAP_S, base=0.1), RETRIES),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        health_check_interval=30,
+    )
+
+
+@dataclass(frozen=True)
+class PathMap:
+    """Paths relative to this box's folders, and back."""
+
+    roots: tuple[tuple[str, Path], ...]
+
+    @classmethod
+    def of(cls, settings: ServiceSettings) -> PathMap:
+        return cls((("state", settings.state_dir), ("outbox", settings.outbox_dir), ("inbox", settings.inbox_dir)))
+
+    def to_queue(self, path: str | None) -> str | None:
+        if not path:
+            return path
+        for name, root in self.roots:
+            try:
+                return f"{name}:{Path(path).relative_to(root)}"
+            except ValueError:
+                continue
+        return path
+
+    def from_queue(self, value: str | None) -> str | None:
+        if not value:
+            return value
+        name, sep, rest = value.partition(":")
+        for root_name, root in self.roots:
+            if sep and name == root_name:
+                return str(root / rest) if rest != "." else str(root)
+        return value
+
+
+PATH_FIELDS = ("path", "source", "output")
+
+
+class RedisJobStore:
+    """:class:`~appliance.service.jobs.JobStore` on Redis; RQ runs are made here, taken by :mod:`.rq_worker`."""
+
+    def __init__(self, url: str, paths: PathMap, outbox_cap: int = OUTBOX_CAP) -> None:
+        self.url = url
+        self.mapping = paths
+        self.outbox_cap = outbox_cap
+        self.r: Any = connect(url)  # Any: redis-py's return types are unions of sync and async ones
+        self.rq = Queue(RQ_QUEUE, connection=self.r)
+        self._totals: tuple[float, dict[str, float]] | None = None
+
+    # -- records ----------------------------------------------------------------------------------
+    @staticmethod
+    def _key(job_id: int) -> str:
+        return f"{PREFIX}job:{job_id}"
+
+    def _dump(self, job: Job) -> str:
+        data = asdict(job)
+        data["state"], data["kind"] = job.state.value, job.kind.value
+        for name in PATH_FIELDS:
+            data[name] = self.mapping.to_queue(data[name])
+        return json.dumps(data)
+
+    def _load(self, raw: bytes | str) -> Job:
+        data = json.loads(raw)
+        for name in PATH_FIELDS:
+            data[name] = self.mapping.from_queue(data[name])
+        return Job(**data)
+
+    def _jobs(self, ids: Iterable[int | bytes]) -> list[Job]:
+        keys = [self._key(int(i)) for i in ids]
+        found: list[Job] = []
+        for start in range(0, len(keys), 500):
+            found.extend(self._load(raw) for raw in self.r.mget(keys[start : start + 500]) if raw is not None)
+        return found
+
+    def _save(self, pipe: Any, job: Job, before: JobState | None) -> None:
+        pipe.set(self._key(job.id), self._dump(job))
+        if before is not job.state:
+            if before is not None:
+                pipe.srem(f"{PREFIX}state:{before.value}", job.id)
+                if job.top_level:
+                    pipe.srem(f"{PREFIX}top:{before.value}", job.id)
+            pipe.sadd(f"{PREFIX}state:{job.state.value}", job.id)
+            if job.top_level:
+                pipe.sadd(f"{PREFIX}top:{job.state.value}", job.id)
+
+    def _change(
+        self,
+        job_id: int,
+        change: Callable[[Job], bool | None],
+        events: Sequence[NewEvent] = (),
+        also: Callable[[Any, Job], None] | None = None,
+    ) -> Job | None:
+        """Apply ``change`` to the job atomically (it returns False to leave it as it is); a job that ends up
+        queued gets its RQ run in the same transaction. Returns the job as saved, or None."""
+        key = self._key(job_id)
+
+        def transaction(pipe: Any) -> Job | None:
+            raw = pipe.get(key)
+            if raw is None:
+                return None
+            job = self._load(raw)
+            before = job.state
+            if change(job) is False:
+                return None
+            job.updated = time.time()
+            ids = self._reserve(pipe, len(events))
+            pipe.multi()
+            self._dispatch_if_queued(pipe, job)
+            self._save(pipe, job, before)
+            self._emit(pipe, events, ids, job.updated)
+            if also is not None:
+                also(pipe, job)
+            return job
+
+        result: Job | None = self.r.transaction(transaction, key, value_from_callable=True)
+        return result
+
+    # -- RQ runs ----------------------------------------------------------------------------------
+    def _dispatch_if_queued(self, pipe: Any, job: Job) -> None:
+        """A queued job that may be taken now gets a new RQ run (its lease); one that waits gets it later."""
+        if job.state is not JobState.QUEUED:
+            return
+        if job.retry_at is not None and job.retry_at > time.time():
+            job.lease = None
+            return
+        part = f"p{job.part:03d}" if job.part else job.kind.value[0]
+        job.lease = f"appl-{job.sha256[:16]}-{part}-{secrets.token_hex(3)}"
+        self.rq.enqueue_call(
+            TASK,
+            args=(job.id, job.lease),
+            job_id=job.lease,
+            timeout=-1,  # no RQ time limit: the worker's CPU budget and the stall watchdog bound a job
+            result_ttl=RESULT_TTL_S,
+            failure_ttl=FAILURE_TTL_S,
+            description=job.name,
+            at_front=job.kind is JobKind.MERGE,
+            pipeline=pipe,
+        )
+
+    def dispatch(self, job_id: int) -> Job | None:
+        """Give a queued job a fresh RQ run (its run was lost, or its wait is over)."""
+        return self._change(job_id, lambda job: job.state is JobState.QUEUED)
+
+    # -- the JobStore interface -------------------------------------------------------------------
+    def add(
+        self,
+        name: str,
+        path: str,
+        sha256: str,
+        size: int,
+        source: str | None = None,
+        state: JobState = JobState.QUEUED,
+        error: str | None = None,
+    ) -> Job:
+        now = time.time()
+        job_id = int(self.r.incr(f"{PREFIX}next_id"))
+        job = Job(job_id, name, path, sha256, size, state, error=error, created=now, updated=now, source=source)
+        if state is JobState.FAILED:
+            job.finished = now
+        with self.r.pipeline() as pipe:  # a new key: nothing to watch
+            pipe.multi()
+            self._dispatch_if_queued(pipe, job)
+            self._save(pipe, job, None)
+            pipe.zadd(f"{PREFIX}jobs", {str(job_id): job_id})
+            pipe.sadd(f"{PREFIX}sha:{sha256}", job_id)
+            pipe.execute()
+        return job
+
+    def queue(self, job_id: int, path: str) -> None:
+        def change(job: Job) -> bool:
+            if job.state is not JobState.RECEIVED:
+                return False
+            job.state, job.path = JobState.QUEUED, path
+            return True
+
+        self._change(job_id, change)
+
+    def forget(self, job_id: int) -> None:
+        job = self.get(job_id)
+        if job is None or job.state is not JobState.RECEIVED:
+            return
+        with self.r.pipeline() as pipe:
+            pipe.delete(self._key(job_id))
+            pipe.srem(f"{PREFIX}state:{JobState.RECEIVED.value}", job_id)
+            pipe.srem(f"{PREFIX}top:{JobState.RECEIVED.value}", job_id)
+            pipe.zrem(f"{PREFIX}jobs", str(job_id))
+            pipe.srem(f"{PREFIX}sha:{job.sha256}", job_id)
+            pipe.execute()
+
+    def failed_in_place(self, source: str) -> Job | None:
+        for job in sorted(self._state(JobState.FAILED, top=True), key=lambda j: -j.id):
+            if job.source == source and job.path == source:
+                return job
+        return None
+
+    def find_active_or_done(self, sha256: str) -> Job | None:
+        wanted = (JobState.DONE, JobState.QUEUED, JobState.PROCESSING, JobState.SPLIT)
+        jobs = self._jobs(sorted(int(i) for i in self.r.smembers(f"{PREFIX}sha:{sha256}")))
+        return next((j for j in jobs if j.top_level and j.state in wanted), None)
+
+    def mark_duplicate(self, job_id: int, of: int, path: str) -> None:
+        def change(job: Job) -> None:
+            job.state, job.duplicate_of, job.path, job.progress = JobState.DUPLICATE, of, path, 1.0
+            job.finished = time.time()
+
+        self._change(job_id, change)
+
+    def claim(self, worker: int, host: str | None = None) -> Job | None:
+        raise NotImplementedError("fleet workers are given their jobs by RQ (appliance worker), they do not poll")
+
+    def start(self, job_id: int, worker: int, host: str, lease: str) -> Job | None:
+        """The RQ run ``lease`` takes its job, if the job is queued and that run is still the job's."""
+
+        def change(job: Job) -> bool:
+            if job.state is not JobState.QUEUED or job.lease != lease:
+                return False
+            job.state, job.worker, job.host = JobState.PROCESSING, worker, host
+            job.started, job.attempts, job.progress, job.error = time.time(), job.attempts + 1, 0.0, None
+            return True
+
+        return self._change(job_id, change)
+
+    def progress(
+        self,
+        job_id: int,
+        progress: float,
+        faces: int,
+        frames: int,
+        fps: float,
+        eta_s: float | None,
+        detail: str | None = None,
+    ) -> None:
+        def change(job: Job) -> bool:
+            if job.state is not JobState.PROCESSING:
+                return False
+            job.progress, job.faces, job.frames_analysed = progress, faces, frames
+            job.analysis_fps, job.eta_s, job.detail = fps, eta_s, detail
+            return True
+
+        job = self._change(job_id, change)
+        if job is not None and job.parent is not None:
+            self._roll_up(job.parent)
+
+    def _roll_up(self, parent_id: int) -> None:
+        parts = [j for j in self.parts_of(parent_id) if j.kind is JobKind.PART]
+        if not parts:
+            return
+        done = sum(1.0 if j.state is JobState.DONE else j.progress for j in parts) / len(parts)
+        frames = sum(j.frames_analysed for j in parts)
+
+        def change(job: Job) -> bool:
+            if job.state is not JobState.SPLIT:
+                return False
+            job.progress, job.frames_analysed = done, frames
+            return True
+
+        self._change(parent_id, change)
+
+    def _holds(self, job: Job, lease: str | None) -> None:
+        if lease is not None and job.lease != lease:
+            raise LeaseLost(f"job {job.id} is no longer held by this run")
+
+    def finish(
+        self,
+        job_id: int,
+        path: str,
+        output: str,
+        faces: int,
+        frames: int = 0,
+        events: Sequence[NewEvent] = (),
+        people_pending: bool = False,
+        lease: str | None = None,
+    ) -> None:
+        def change(job: Job) -> None:
+            self._holds(job, lease)
+            now = time.time()
+            job.state, job.path, job.output, job.faces = JobState.DONE, path, output, faces
+            job.progress, job.eta_s = 1.0, 0.0
+            job.finished, job.worker, job.lease, job.retry_at, job.waits = now, None, None, None, 0
+            job.frames_analysed = max(job.frames_analysed, frames)
+            job.people_pending = people_pending
+
+        self._change(job_id, change, events, self._pending_index(people_pending))
+
+    @staticmethod
+    def _pending_index(pending: bool) -> Callable[[Any, Job], None] | None:
+        if not pending:
+            return None
+        return lambda pipe, job: pipe.sadd(f"{PREFIX}people_pending", job.id)
+
+    def fail(
+        self, job_id: int, path: str, error: str, events: Sequence[NewEvent] = (), lease: str | None = None
+    ) -> None:
+        def change(job: Job) -> None:
+            self._holds(job, lease)
+            job.state, job.path, job.error, job.finished = JobState.FAILED, path, error, time.time()
+            job.worker, job.lease = None, None
+
+        self._change(job_id, change, events)
+
+    def requeue(
+        self, job_id: int, give_back_attempt: bool = False, retry_at: float | None = None, error: str | None = None
+    ) -> None:
+        def change(job: Job) -> None:
+            job.state, job.progress, job.worker, job.lease, job.started = JobState.QUEUED, 0.0, None, None, None
+            job.eta_s, job.faces, job.frames_analysed, job.retry_at, job.error = None, 0, 0, retry_at, error
+            job.attempts = max(job.attempts - int(give_back_attempt), 0)
+            job.waits += int(retry_at is not None)
+
+        self._change(job_id, change)
+
+    def retry(self, job_id: int, path: str) -> bool:
+        def change(job: Job) -> bool:
+            if job.state is not JobState.FAILED:
+                return False
+            job.state, job.path, job.error, job.progress, job.attempts = JobState.QUEUED, path, None, 0.0, 0
+            job.started = job.finished = job.retry_at = None
+            return True
+
+        return self._change(job_id, change) is not None
+
+    def get(self, job_id: int) -> Job | None:
+        raw = self.r.get(self._key(job_id))
+        return None if raw is None else self._load(raw)
+
+    def recent(self, limit: int = 50, state: JobState | None = None) -> list[Job]:
+        if state is not None:
+            ids = sorted((int(i) for i in self.r.smembers(f"{PREFIX}top:{state.value}")), reverse=True)[:limit]
+            return self._jobs(ids)
+        return self._jobs(self.r.zrevrange(f"{PREFIX}jobs", 0, limit - 1))
+
+    def _state(self, state: JobState, top: bool = False) -> list[Job]:
+        kind = "top" if top else "state"
+        return self._jobs(sorted(int(i) for i in self.r.smembers(f"{PREFIX}{kind}:{state.value}")))
+
+    def counts(self) -> dict[JobState, int]:
+        with self.r.pipeline(transaction=False) as pipe:
+            for state in JobState:
+                pipe.scard(f"{PREFIX}top:{state.value}")
+            return {state: int(n) for state, n in zip(JobState, pipe.execute(), strict=True)}
+
+    def totals(self) -> dict[str, float]:
+        now = time.monotonic()
+        if self._totals is not None and now - self._totals[0] < TOTALS_CACHE_S:
+            return self._totals[1]
+        jobs = self._state(JobState.DONE, top=True) + self._state(JobState.FAILED, top=True)
+        seconds = sum(j.finished - j.started for j in jobs if j.finished is not None and j.started is not None)
+        found = {
+            "frames_analysed": sum(j.frames_analysed for j in jobs),
+            "faces": sum(j.faces for j in jobs),
+            "processing_seconds": seconds,
+        }
+        self._totals = (now, found)
+        return found
+
+    def processing(self) -> list[Job]:
+        return self._state(JobState.PROCESSING)
+
+    def received(self) -> list[Job]:
+        return self._state(JobState.RECEIVED)
+
+    def queued(self) -> list[Job]:
+        return self._state(JobState.QUEUED)
+
+    def paths(self) -> set[str]:
+        ids = self.r.zrange(f"{PREFIX}jobs", 0, -1)
+        children = [c for j in self._jobs(ids) if j.state is JobState.SPLIT for c in self.parts_of(j.id)]
+        return {j.path for j in [*self._jobs(ids), *children]}
+
+    def outputs(self) -> set[str]:
+        return {j.output for j in self._state(JobState.DONE, top=True) if j.output}
+
+    # -- split recordings -------------------------------------------------------------------------
+    def split(self, job_id: int, parts: int, detail: str) -> list[Job]:
+        parent = self.get(job_id)
+        if parent is None:
+            return []
+        existing = {j.part for j in self.parts_of(job_id) if j.kind is JobKind.PART}
+        for number in range(1, parts + 1):
+            if number not in existing:
+                self._child(parent, JobKind.PART, number, parts)
+
+        def change(job: Job) -> None:
+            job.state, job.parts, job.worker, job.lease, job.progress, job.detail = (
+                JobState.SPLIT, parts, None, None, 0.0, detail
+            )  # fmt: skip
+
+        self._change(job_id, change)
+        return [j for j in self.parts_of(job_id) if j.kind is JobKind.PART]
+
+    def _child(self, parent: Job, kind: JobKind, number: int | None, parts: int) -> Job:
+        label = f"part {number} of {parts}" if kind is JobKind.PART else "merge"
+        now = time.time()
+        job_id = int(self.r.incr(f"{PREFIX}next_id"))
+        job = Job(
+            job_id, f"{parent.name} [{label}]", parent.path, parent.sha256, parent.size, JobState.QUEUED,
+            created=now, updated=now, kind=kind, parent=parent.id, part=number,
+        )  # fmt: skip
+        with self.r.pipeline() as pipe:
+            pipe.multi()
+            self._dispatch_if_queued(pipe, job)
+            self._save(pipe, job, None)
+            pipe.sadd(f"{PREFIX}children:{parent.id}", job_id)
+            pipe.execute()
+        return job
+
+    def part_done(self, job_id: int, frames: int, faces: int) -> Job | None:
+        def change(job: Job) -> bool:
+            if job.state is not JobState.PROCESSING:
+                return False
+            job.state, job.progress, job.eta_s, job.finished = JobState.DONE, 1.0, 0.0, time.time()
+            job.worker, job.lease, job.frames_analysed, job.faces = None, None, frames, faces
+            return True
+
+        part = self._change(job_id, change)
+        if part is None or part.parent is None:
+            return None
+        self._roll_up(part.parent)
+        return self._merge_when_all_done(part.parent)
+
+    def _merge_when_all_done(self, parent_id: int) -> Job | None:
+        """Queue the merge once, when every part is done (a lock makes two last parts agree on who does it)."""
+        with self.r.lock(f"{PREFIX}lock:merge:{parent_id}", timeout=30, blocking_timeout=30):
+            parent = self.get(parent_id)
+            children = self.parts_of(parent_id)
+            parts = [j for j in children if j.kind is JobKind.PART]
+            if parent is None or parent.state is not JobState.SPLIT or any(j.kind is JobKind.MERGE for j in children):
+                return None
+            if len(parts) < parent.parts or any(j.state is not JobState.DONE for j in parts):
+                return None
+            return self._child(parent, JobKind.MERGE, None, parent.parts)
+
+    def parts_of(self, job_id: int) -> list[Job]:
+        jobs = self._jobs(sorted(int(i) for i in self.r.smembers(f"{PREFIX}children:{job_id}")))
+        return sorted(jobs, key=lambda j: (j.kind is JobKind.MERGE, j.part or 0))
+
+    def cancel_parts(self, job_id: int, reason: str) -> None:
+        for child in self.parts_of(job_id):
+
+            def change(job: Job) -> bool:
+                if job.state in (JobState.DONE, JobState.FAILED):
+                    return False
+                job.state, job.error, job.finished, job.worker, job.lease = (
+                    JobState.FAILED, reason, time.time(), None, None
+                )  # fmt: skip
+                return True
+
+            self._change(child.id, change)
+
+    # -- people indexed by the ingest box ---------------------------------------------------------
+    def people_pending(self) -> list[Job]:
+        ids = sorted(int(i) for i in self.r.smembers(f"{PREFIX}people_pending"))
+        return [j for j in self._jobs(ids) if j.state is JobState.DONE]
+
+    def people_indexed(self, job_id: int, events: Sequence[NewEvent] = ()) -> None:
+        def change(job: Job) -> None:
+            job.people_pending = False
+
+        self._change(job_id, change, events, lambda pipe, job: pipe.srem(f"{PREFIX}people_pending", job.id))
+
+    # -- workers ----------------------------------------------------------------------------------
+    def beat(self, beat: WorkerBeat) -> None:
+        with self.r.pipeline() as pipe:
+            pipe.set(f"{PREFIX}worker:{beat.name}", json.dumps(beat.to_dict()), ex=WORKER_GONE_S)
+            pipe.sadd(f"{PREFIX}workers", beat.name)
+            pipe.execute()
+
+    def workers(self) -> list[WorkerBeat]:
+        names = sorted(n.decode() for n in self.r.smembers(f"{PREFIX}workers"))
+        found = []
+        for name, raw in zip(names, self.r.mget([f"{PREFIX}worker:{n}" for n in names]) if names else [], strict=True):
+            if raw is None:
+                self.r.srem(f"{PREFIX}workers", name)
+            else:
+                found.append(WorkerBeat(**json.loads(raw)))
+        return found
+
+    def gone(self, name: str) -> None:
+        with self.r.pipeline() as pipe:
+            pipe.delete(f"{PREFIX}worker:{name}")
+            pipe.srem(f"{PREFIX}workers", name)
+            pipe.execute()
+
+    # -- the events outbox ------------------------------------------------------------------------
+    def _reserve(self, pipe: Any, count: int) -> list[int]:
+        """Ids for ``count`` new events (taken before the transaction; a retried transaction skips some)."""
+        if not count:
+            return []
+        last = int(pipe.incrby(f"{PREFIX}outbox:id", count))
+        return list(range(last - count + 1, last + 1))
+
+    def _emit(self, pipe: Any, events: Sequence[NewEvent], ids: list[int], now: float) -> None:
+        for event_id, event in zip(ids, events, strict=True):
+            body = json.dumps({"id": event_id, "time": now, "type": event.type.value, "data": event.data})
+            pipe.zadd(f"{PREFIX}outbox", {body: event_id})
+        if events:
+            pipe.eval(TRIM_OUTBOX, 2, f"{PREFIX}outbox", f"{PREFIX}counters", self.outbox_cap)
+
+    def emit(self, events: Sequence[NewEvent]) -> None:
+        with self.r.pipeline() as pipe:
+            ids = self._reserve(self.r, len(events))
+            pipe.multi()
+            self._emit(pipe, events, ids, time.time())
+            pipe.execute()
+
+    def _channel(self, name: str) -> dict[str, Any] | None:
+        raw = self.r.hget(f"{PREFIX}channels", name)
+        return None if raw is None else json.loads(raw)
+
+    def _set_channel(self, name: str, **values: Any) -> dict[str, Any]:
+        channel = self._channel(name) or {"name": name, "delivered_id": 0, "attempts": 0, "connected": 0}
+        channel.update(values)
+        self.r.hset(f"{PREFIX}channels", name, json.dumps(channel))
+        return channel
+
+    def register_channel(self, name: str) -> None:
+        newest = self.r.zrevrange(f"{PREFIX}outbox", 0, 0, withscores=True)
+        start = int(newest[0][1]) if newest else 0
+        channel = {"name": name, "delivered_id": start, "delivered_at": None, "attempts": 0, "error": None}
+        self.r.hsetnx(f"{PREFIX}channels", name, json.dumps({**channel, "connected": 0}))
+
+    def pending(self, channel: str, limit: int = 100) -> list[Event]:
+        found = self._channel(channel)
+        if found is None:
+            return []
+        rows = self.r.zrangebyscore(f"{PREFIX}outbox", f"({found['delivered_id']}", "+inf", start=0, num=limit)
+        events = [json.loads(row) for row in rows]
+        return [Event(e["id"], e["time"], EventType(e["type"]), e["data"]) for e in events]
+
+    def delivered(self, channel: str, event_id: int) -> None:
+        found = self._channel(channel) or {}
+        done = max(int(found.get("delivered_id", 0)), event_id)
+        self._set_channel(channel, delivered_id=done, delivered_at=time.time(), attempts=0, error=None)
+
+    def delivery_failed(self, channel: str, error: str) -> int:
+        found = self._channel(channel) or {}
+        return int(self._set_channel(channel, attempts=int(found.get("attempts", 0)) + 1, error=error)["attempts"])
+
+    def channel_connected(self, channel: str, connected: bool) -> None:
+        self._set_channel(channel, connected=int(connected))
+
+    def channels(self) -> list[dict[str, Any]]:
+        found = [json.loads(raw) for raw in self.r.hvals(f"{PREFIX}channels")]
+        for channel in found:
+            channel["backlog"] = int(self.r.zcount(f"{PREFIX}outbox", f"({channel['delivered_id']}", "+inf"))
+        return sorted(found, key=lambda c: c["name"])
+
+    def events_dropped(self) -> int:
+        return int(self.r.hget(f"{PREFIX}counters", "events_dropped") or 0)
+
+    def event(self, kind: str, message: str) -> None:
+        entry = {"id": int(self.r.incr(f"{PREFIX}events:id")), "time": time.time(), "kind": kind, "message": message}
+        with self.r.pipeline() as pipe:
+            pipe.lpush(f"{PREFIX}events", json.dumps(entry))
+            pipe.ltrim(f"{PREFIX}events", 0, KEPT_EVENTS - 1)
+            pipe.execute()
+
+    def events(self, limit: int = 20) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in self.r.lrange(f"{PREFIX}events", 0, limit - 1)]
+
+
+# the outbox past its cap: the oldest go, counted (one script: atomic with the transaction it is part of)
+TRIM_OUTBOX = """
+local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1])
+if extra > 0 then
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, extra - 1)
+  redis.call('HINCRBY', KEYS[2], 'events_dropped', extra)
+end
+return extra
+"""

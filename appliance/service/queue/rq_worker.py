@@ -1,0 +1,92 @@
+"""A fleet worker process: RQ hands it runs from the shared queue; it processes them with its own detector.
+
+RQ's :class:`~rq.SimpleWorker` runs each job in this process (the nets stay loaded between jobs; a
+forked work-horse would load them per job). A thread keeps the run's heartbeat going while it works,
+every :data:`HEARTBEAT_S`, so a box that dies is noticed within :data:`HEARTBEAT_S` +
+:data:`HEARTBEAT_GRACE_S` (RQ then moves the run to its failed registry, where the ingest box finds
+it). Stopping (the service's flag) is RQ's warm shutdown: the running job re-queues itself first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from typing import TYPE_CHECKING, Any
+
+import redis
+from rq import SimpleWorker
+from rq.worker import WorkerStatus
+
+from ...common.box import box_name
+from ...settings import Settings
+from .redis import RQ_QUEUE, connect
+
+if TYPE_CHECKING:
+    from ..worker import Worker
+
+log = logging.getLogger("appliance.worker")
+HEARTBEAT_S = 10  # a running job's heartbeat ...
+HEARTBEAT_GRACE_S = 35  # ... is late after this much more: its run is abandoned, the job retried elsewhere
+MAINTENANCE_S = 60  # each worker also cleans RQ's registries this often (the ingest box does every 10 s)
+
+_worker: Worker | None = None  # this process's appliance worker: its detector, its queue connection
+
+
+def run_job(job_id: int, lease: str) -> str:
+    """The RQ task: take the job if this run still holds it, then process it (any outcome is settled)."""
+    if _worker is None:
+        raise RuntimeError("run_job runs in an appliance worker process (appliance worker / serve)")
+    job = _worker.store.start(job_id, _worker.slot, box_name(), lease)
+    if job is None:
+        return "stale run: the job was not waiting for it"
+    _worker.process(job)
+    return "processed"
+
+
+class ApplianceRqWorker(SimpleWorker):
+    """RQ's in-process worker, with a heartbeat while a job runs (SimpleWorker sends none)."""
+
+    def execute_job(self, job: Any, queue: Any) -> None:
+        execution = self.prepare_execution(job)
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(self.job_monitoring_interval):
+                try:
+                    self.maintain_heartbeats(job, execution)
+                except redis.RedisError as exc:
+                    log.warning("heartbeat not sent: %s", exc)
+
+        thread = threading.Thread(target=beat, name="rq-heartbeat", daemon=True)
+        thread.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            done.set()
+            thread.join(timeout=5)
+        self.set_state(WorkerStatus.IDLE)
+
+    def get_heartbeat_ttl(self, job: Any, working_time: float = 0.0) -> int:
+        return int(self.job_monitoring_interval + HEARTBEAT_GRACE_S)
+
+
+def work_from_queue(settings: Settings, worker: Worker) -> None:
+    """Take runs from the fleet's queue until the worker's stop flag is set."""
+    global _worker
+    _worker = worker
+    rq_worker = ApplianceRqWorker(
+        [RQ_QUEUE],
+        connection=connect(settings.service.queue_url),
+        name=f"{box_name()}-{worker.slot}-{os.getpid()}",
+        job_monitoring_interval=HEARTBEAT_S,
+        maintenance_interval=MAINTENANCE_S,
+    )
+
+    def stop_when_told() -> None:
+        worker.stop.wait(float("inf"))
+        os.kill(os.getpid(), signal.SIGTERM)  # RQ's warm shutdown; the running job sees the flag and re-queues
+
+    threading.Thread(target=stop_when_told, name="stop-watch", daemon=True).start()
+    rq_worker.work(burst=False, logging_level=settings.service.log_level, with_scheduler=False)
