@@ -9,6 +9,7 @@ import pytest
 
 from appliance.pipeline import h264
 from appliance.pipeline.scan import (
+    BUSY_SHARE,
     MOSTLY_ACTIVE,
     active_gops,
     group_gops,
@@ -46,6 +47,18 @@ def test_a_burst_of_inter_bytes_is_active_and_slow_drift_is_not():
     sizes = drift[:12] + [3000, 3500] + drift[14:]
     active = active_gops(group_gops(stream(sizes), FPS), "bytes")
     assert list(np.flatnonzero(active)) == [12, 13]
+
+
+def test_a_scene_busy_from_end_to_end_is_active_though_its_baseline_is_busy_too():
+    """Inter frames a tenth of their keyframe all along (people walking through the whole file): active.
+    The same stream at a few thousandths (sensor noise on a still scene) is not."""
+    busy = active_gops(group_gops(stream([5000] * 20), FPS), "bytes")
+    assert busy.all()
+    still = active_gops(group_gops(stream([150] * 20), FPS), "bytes")
+    assert not still.any()
+    edge = int(BUSY_SHARE * 50_000)
+    assert not active_gops(group_gops(stream([edge - 10] * 20), FPS), "bytes").any()
+    assert active_gops(group_gops(stream([edge + 10] * 20), FPS), "bytes").all()
 
 
 def test_active_gops_get_a_margin_and_short_gaps_close():
