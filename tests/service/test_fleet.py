@@ -116,7 +116,15 @@ def test_a_worker_box_that_loses_power_mid_part_is_replaced(fleet, videos):
 
     parent = app.wait_for(part_running_on_box_a, 180, "a part running on box-a")
     doomed.kill()
+    killed = time.monotonic()
     fleet.start_worker("box-b", APPLIANCE_SPLIT_S="3")
+
+    def retried_on_box_b():
+        parts = fleet.job(parent["id"])["parts"]
+        return any(p["attempts"] == 2 and p["host"] == "box-b" for p in parts)
+
+    app.wait_for(retried_on_box_b, 240, "the lost part running again on box-b")
+    print(f"the lost part ran again on box-b {time.monotonic() - killed:.0f} s after box-a died")
     jobs = app.wait_idle(1, timeout=300)  # RQ notices the silent box within its heartbeat timeout (~45 s)
     assert jobs[0]["state"] == "done", jobs
     parts = fleet.job(parent["id"])["parts"]
