@@ -186,7 +186,8 @@ def test_health_changes_are_told(tmp_path, videos, receiver):
     import os
     import signal
 
-    env = {"APPLIANCE_WEBHOOKS": receiver.url, "APPLIANCE_STALL_TIMEOUT_S": "8"}
+    # stalled after half the timeout, stopped at the timeout: the 10 s between outlast the 5 s health checks
+    env = {"APPLIANCE_WEBHOOKS": receiver.url, "APPLIANCE_STALL_TIMEOUT_S": "20"}
     app = ApplianceProcess(tmp_path / "data", env=env).start()
     try:
         shutil.copy(videos / "facenet_pytorch_video.mp4", app.data / "inbox" / "walk.mp4")
