@@ -263,6 +263,7 @@ def main() -> None:
     parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with ('' for none)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per side on the short clips (median)")
     parser.add_argument("--parts", default="busy,sample,hour,held,search")
+    parser.add_argument("--skip-original", action="store_true", help="busy: leave out the original loop (slow)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -275,7 +276,7 @@ def main() -> None:
     report: dict = {"baseline": args.baseline}
     parts = args.parts.split(",")
     if "busy" in parts:
-        sides = {"original (tf)": ("original", str(BUSY))}
+        sides = {} if args.skip_original else {"original (tf)": ("original", str(BUSY))}
         for backend in backends:
             sides[f"appliance ({backend})"] = ("extract", str(BUSY), backend, "on")
         sides["appliance, scan off (tflite)"] = ("extract", str(BUSY), "tflite", "off")
