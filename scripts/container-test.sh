@@ -78,6 +78,7 @@ build_image() {  # ARCH PODMAN...: base stand-in, then the project's image; sets
 
 cleanup() {
   "${P[@]}" rm -f -t 2 appliance-amd64 >/dev/null 2>&1 || true
+  "${P[@]}" ps -aq --filter name=fleet_ | xargs -r "${P[@]}" rm -f -t 2 >/dev/null 2>&1 || true
   "${PA[@]}" rm -f -t 2 appliance-arm64 >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -168,8 +169,9 @@ printf 'FROM docker.io/library/python:3.11-slim\nRUN apt-get update -qq && apt-g
 FLEET=$W/fleet
 rm -rf "$FLEET"; mkdir -p "$FLEET/data"; cp "$ROOT/compose.fleet.yaml" "$FLEET/"; chown 10001:10001 "$FLEET/data"
 echo "APPLIANCE_TOKEN=$TOKEN" > "$FLEET/appliance.env"
-export REDIS_PASSWORD=$(openssl rand -hex 12) APPLIANCE_HOST_PORT=$HOST_PORT
+export REDIS_PASSWORD=$(python3 -c "import secrets; print(secrets.token_hex(12))") APPLIANCE_HOST_PORT=$HOST_PORT
 PC=("$PC_VENV/bin/podman-compose" --podman-args="--root $W/storage --runroot $W/run" -p fleet -f "$FLEET/compose.fleet.yaml")
+"${P[@]}" volume rm -f fleet_redis-data >/dev/null 2>&1 || true   # a fresh queue: no jobs of an earlier run
 (cd "$FLEET" && "${PC[@]}" up -d --no-build --scale worker=2 >"$W/compose-up.log" 2>&1) || { tail -30 "$W/compose-up.log"; fail "podman-compose up"; }
 wait_http "$HOST_PORT" /healthz 120 || { "${P[@]}" logs fleet_ingest_1 | tail -20; fail "fleet ingest: no /healthz"; }
 for name in voc_2008_004176.jpg voc_2008_001322.jpg wider_1_Handshaking_Handshaking_1_35.jpg; do
@@ -191,8 +193,9 @@ api "$HOST_PORT" /api/jobs | python3 -c '
 import json, sys
 jobs = json.load(sys.stdin)["jobs"]
 print("fleet:", ", ".join("%s by %s" % (j["name"], j["host"]) for j in jobs))
-assert all(j["state"] == "done" for j in jobs), jobs'
-(cd "$FLEET" && "${PC[@]}" down -t 15 >/dev/null 2>&1)
+assert len(jobs) == 4 and all(j["state"] == "done" for j in jobs), jobs
+assert len({j["host"] for j in jobs}) >= 2, "the work was not shared"'
+(cd "$FLEET" && "${PC[@]}" down -v -t 15 >/dev/null 2>&1)
 unset REDIS_PASSWORD APPLIANCE_HOST_PORT
 
 EXTRACT_INPUTS=(/shared/faces-dev/voc_2008_004176.jpg /shared/faces-dev/wider_1_Handshaking_Handshaking_1_35.jpg
