@@ -13,7 +13,6 @@ results deletes its faces; ``forget`` deletes a person and everything known of t
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..common.sqlite import DurableDb
 from .cluster import average_linkage
 from .embed import EMBEDDING_SIZE
 
@@ -54,7 +54,6 @@ CREATE TABLE IF NOT EXISTS links (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-BUSY_TIMEOUT_S = 30
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ class PeopleIndex:
         self.path = str(path)
         self.threshold = threshold
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        self._store = DurableDb(self.path, foreign_keys=True)
         self._db().executescript(SCHEMA)
         columns = {row["name"] for row in self._db().execute("PRAGMA table_info(people)")}
         if "watched" not in columns:  # an index made before the watch list
@@ -108,28 +107,15 @@ class PeopleIndex:
         self._matrix: tuple[int, np.ndarray, list[int]] | None = None  # (version, embeddings, face ids)
 
     def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA foreign_keys=ON")
-            self._local.db = db
-        return db
+        return self._store.connection()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        """A transaction that also moves the index's version on (the search matrix is rebuilt after it)."""
+        with self._store.transaction() as db:
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
-        db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('version', '1')")
-        db.execute("COMMIT")
+            db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('version', '1')")
 
     # -- adding recordings ------------------------------------------------------------------------
     def has_recording(self, recording: str) -> bool:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from flask import url_for
 
-from ..output.manifest import read_manifest
+from ..output.manifest import Manifest, PersonRecord, TrackRecord, read_manifest
 from ..service.jobs import Job
 from .context import context
 
@@ -51,23 +52,24 @@ def parts_view(job: Job) -> list[dict[str, Any]]:
 
 def tracks_of(job: Job) -> list[dict[str, Any]]:
     """The job's tracks from its manifest, each with the URL of its best shot."""
-    manifest = read_manifest(Path(job.output)) if job.output else None
-    if manifest is None or job.output is None:
-        return []
-    folder = Path(job.output).name
-    return [
-        {**track.model_dump(mode="json"), "url": url_for("files.result_file", relative=f"{folder}/{track.best.file}")}
-        for track in manifest.tracks
-    ]
+    manifest = _manifest_of(job)
+    return _with_urls(job, manifest.tracks) if manifest else []
 
 
 def people_of(job: Job) -> list[dict[str, Any]]:
     """The job's people from its manifest (one crop each), with the URL of that crop."""
-    manifest = read_manifest(Path(job.output)) if job.output else None
-    if manifest is None or job.output is None:
-        return []
-    folder = Path(job.output).name
+    manifest = _manifest_of(job)
+    return _with_urls(job, manifest.people) if manifest else []
+
+
+def _manifest_of(job: Job) -> Manifest | None:
+    return read_manifest(Path(job.output)) if job.output else None
+
+
+def _with_urls(job: Job, records: Sequence[TrackRecord] | Sequence[PersonRecord]) -> list[dict[str, Any]]:
+    """Records as JSON, each with the URL of its best shot in the job's result folder."""
+    folder = Path(job.output or "").name
     return [
-        {**person.model_dump(mode="json"), "url": url_for("files.result_file", relative=f"{folder}/{person.best.file}")}
-        for person in manifest.people
+        {**record.model_dump(mode="json"), "url": url_for("files.result_file", relative=f"{folder}/{record.best.file}")}
+        for record in records
     ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from appliance.pipeline.extract import Extractor
 from appliance.pipeline.parts import MIN_PART_GOPS, STILL_WEIGHT, SplitPlan, plan_parts
 from appliance.pipeline.scan import DecodePlan
 from appliance.settings import ExtractSettings, ScanSettings
+from tests.clips import short_gop
 
 KEYFRAMES = [float(s) for s in range(100)]  # one keyframe a second, 100 s
 
@@ -67,11 +67,9 @@ def test_a_plan_survives_its_file():
 @pytest.fixture(scope="module")
 def short_gop_clip(videos: Path, tmp_path_factory) -> Path:
     """The busy facenet clip with a keyframe every 10 frames (a camera's GOP, shrunk to the clip's 4 s)."""
-    out = tmp_path_factory.mktemp("parts") / "walk-gop10.mp4"
-    cmd = ["ffmpeg", "-loglevel", "error", "-y", "-i", str(videos / "facenet_pytorch_video.mp4"), "-vf", "scale=960:-2"]
-    cmd += ["-c:v", "libx264", "-g", "10", "-keyint_min", "10", "-sc_threshold", "0", "-preset", "veryfast", "-an"]
-    subprocess.run([*cmd, str(out)], check=True)
-    return out
+    folder = tmp_path_factory.mktemp("parts") / "clips"
+    folder.mkdir()
+    return short_gop(videos, folder / "walk-gop10.mp4", width=960)
 
 
 @pytest.mark.slow

@@ -15,23 +15,13 @@ from pathlib import Path
 import pytest
 
 from tests.appliance_proc import ApplianceProcess, WorkerBox
+from tests.clips import short_gop
 from tests.redis_server import RedisServer, free_port
 
 pytestmark = pytest.mark.slow  # real boxes, a real Redis
 
 FLEET_ENV = {"APPLIANCE_WORKERS": "0", "APPLIANCE_SCAN": "false", "APPLIANCE_PEOPLE": "false"}
 WORKER_ENV = {"APPLIANCE_SCAN": "false", "APPLIANCE_PEOPLE": "false"}
-
-
-def short_gop(videos: Path, out: Path, loops: int = 0) -> Path:
-    """The busy facenet clip (looped ``loops`` more times) with a keyframe every 10 frames: a recording to split."""
-    cmd = ["ffmpeg", "-loglevel", "error", "-y", "-stream_loop", str(loops)]
-    cmd += ["-i", str(videos / "facenet_pytorch_video.mp4"), "-vf", "scale=640:-2", "-c:v", "libx264"]
-    cmd += ["-g", "10", "-keyint_min", "10", "-sc_threshold", "0", "-preset", "veryfast", "-an"]
-    writing = out.parent.parent / f".{out.name}.writing.mp4"  # made beside the inbox, then moved in whole
-    subprocess.run([*cmd, str(writing)], check=True)
-    writing.rename(out)
-    return out
 
 
 class Fleet:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.appliance_proc import ApplianceProcess
-from tests.service.test_fleet import short_gop
+from tests.clips import short_gop
 
 pytestmark = pytest.mark.slow  # a real service, two workers
 

@@ -446,9 +446,8 @@ class RedisJobStore:
         return self._state(JobState.QUEUED)
 
     def paths(self) -> set[str]:
-        ids = self.r.zrange(f"{PREFIX}jobs", 0, -1)
-        children = [c for j in self._jobs(ids) if j.state is JobState.SPLIT for c in self.parts_of(j.id)]
-        return {j.path for j in [*self._jobs(ids), *children]}
+        """Where every job's footage is (or was last); a part's footage is its recording's."""
+        return {j.path for j in self._jobs(self.r.zrange(f"{PREFIX}jobs", 0, -1))}
 
     def outputs(self) -> set[str]:
         return {j.output for j in self._state(JobState.DONE, top=True) if j.output}

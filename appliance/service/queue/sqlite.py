@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from ...common.sqlite import DurableDb
 from ...events.model import Event, EventType, NewEvent
 from ..jobs import KEPT_EVENTS, OUTBOX_CAP, Job, JobKind, JobState, LeaseLost, WorkerBeat
 
@@ -55,7 +55,6 @@ CREATE TABLE IF NOT EXISTS channels (
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
-BUSY_TIMEOUT_S = 30
 # columns added since the first release, for databases made before them
 ADDED_COLUMNS = {
     "source": "BLOB",
@@ -92,7 +91,7 @@ class SqliteJobStore:
         self.path = str(path)
         self.outbox_cap = outbox_cap
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        self._store = DurableDb(self.path)
         self._migrate()
         self._db().executescript(SCHEMA)  # executescript manages its own transaction
 
@@ -120,26 +119,10 @@ class SqliteJobStore:
         db.execute("COMMIT")
 
     def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-            self._local.db = db
-        return db
+        return self._store.connection()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._store.transaction()
 
     @staticmethod
     def _job(row: sqlite3.Row) -> Job:
