@@ -25,29 +25,12 @@ OUT = REPO / "bench-out"
 
 
 def night_clip(model: str) -> Path:
-    import cv2
-
     from appliance.evaluation import degrade
 
     target = OUT / f"busy_{model}.mp4"
-    if target.exists():
-        return target
-    OUT.mkdir(exist_ok=True)
-    capture = cv2.VideoCapture(str(BUSY))
-    width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}"]
-    cmd += ["-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
-    encoder = subprocess.Popen([*cmd, str(target)], stdin=subprocess.PIPE)
-    index = 0
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        encoder.stdin.write(degrade.apply(frame, [model], f"frame-{index}", 0).tobytes())
-        index += 1
-    encoder.stdin.close()
-    encoder.wait()
+    if not target.exists():
+        OUT.mkdir(exist_ok=True)
+        degrade.degrade_video(BUSY, target, [model])
     return target
 
 

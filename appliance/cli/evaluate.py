@@ -22,7 +22,11 @@ def add_parser(sub: Subparsers) -> None:
         action="store_true",
         help="run the mtcnn package's own detect_faces instead of the appliance, for comparison",
     )
-    p.add_argument("--degrade", help="comma-separated: dark, noise, blur, jpeg, lowres")
+    p.add_argument(
+        "--degrade",
+        help="comma-separated, applied in order: dark, noise, blur, jpeg, lowres, or a night model night-a ... night-f "
+        "(scripts/night_sweep.py runs them all)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the random degradations (noise)")
     p.add_argument("--limit", type=int, help="only the first N images")
     p.add_argument("--json", action="store_true", help="print one JSON object")

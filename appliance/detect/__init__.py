@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Sequence
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -82,6 +83,13 @@ class Detector:
         other.cascade = Cascade(self.runner, CascadeSettings(min_face=float(min_face)))
         return other
 
+    def with_thresholds(self, thresholds: tuple[float, float, float]) -> Detector:
+        """The same nets with other stage thresholds (PNet, RNet, ONet)."""
+        other = Detector.__new__(Detector)
+        other.runner, other.backend = self.runner, self.backend
+        other.cascade = Cascade(self.runner, replace(self.cascade.settings, thresholds=thresholds))
+        return other
+
     def detect(self, frame_bgr: np.ndarray) -> list[Face]:
         return self.detect_batch([frame_bgr])[0]
 
@@ -89,9 +97,9 @@ class Detector:
         rgb = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in frames_bgr]
         return self.cascade.detect_batch(rgb)
 
-    def face_scores(self, frame_bgr: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
+    def face_scores(self, frame_bgr: np.ndarray, boxes_xyxy: np.ndarray, squared: bool = False) -> np.ndarray:
         """ONet's face probability for each ``[x1, y1, x2, y2]`` box of ``frame_bgr``."""
-        return self.cascade.face_scores(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB), boxes_xyxy)
+        return self.cascade.face_scores(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB), boxes_xyxy, squared)
 
 
 def remove_duplicates(faces: list[Face], overlap: float = DUPLICATE_OVERLAP) -> list[Face]:

@@ -168,14 +168,16 @@ class Cascade:
         refined = self._stage_rnet(frames, proposals)
         return self._stage_onet(frames, refined)
 
-    def face_scores(self, rgb: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
+    def face_scores(self, rgb: np.ndarray, boxes_xyxy: np.ndarray, squared: bool = False) -> np.ndarray:
         """ONet's face probability for each box in ``rgb``, as a second opinion on faces found elsewhere.
 
-        The boxes are squared as the cascade squares its candidates, so ONet sees what it is used to.
+        The boxes are squared as the cascade squares its candidates, so ONet sees what it is used to
+        (``squared``: they are already, as the caller placed them).
         """
         if len(boxes_xyxy) == 0:
             return np.empty(0, dtype=np.float32)
-        patches = extract_patches(normalise(rgb), bx.square(np.asarray(boxes_xyxy, dtype=np.float64)), 48)
+        boxes = np.asarray(boxes_xyxy, dtype=np.float64)
+        patches = extract_patches(normalise(rgb), boxes if squared else bx.square(boxes), 48)
         return np.asarray(self.runner.onet(patches)[0], dtype=np.float32).reshape(-1)
 
     # -- stage 1 -----------------------------------------------------------------------------

@@ -12,9 +12,11 @@ banded noise at several strengths, colour and IR-lit grey, exposure blur and a s
 
 from __future__ import annotations
 
+import subprocess
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -141,3 +143,29 @@ def apply(image: np.ndarray, names: list[str], key: str, seed: int = 0) -> np.nd
     for name in names:
         image = DEGRADATIONS[name](image, rng)
     return image
+
+
+def degrade_video(source: Path, target: Path, names: list[str], seed: int = 0, frames: int | None = None) -> Path:
+    """``source`` with the named degradations on every frame (seeded by the frame's number), encoded
+    with x264 as a camera would (CRF 23); only its first ``frames`` frames if given. Written under a
+    hidden name and renamed, so that an inbox sees it whole."""
+    capture = cv2.VideoCapture(str(source))
+    width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    writing = target.with_name(f".{target.name}.writing.mp4")
+    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}"]
+    cmd += ["-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
+    encoder = subprocess.Popen([*cmd, str(writing)], stdin=subprocess.PIPE)
+    assert encoder.stdin is not None
+    index = 0
+    while frames is None or index < frames:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        encoder.stdin.write(apply(frame, names, f"frame-{index}", seed).tobytes())
+        index += 1
+    encoder.stdin.close()
+    if encoder.wait() != 0:
+        raise RuntimeError(f"ffmpeg could not encode {target.name}")
+    writing.rename(target)
+    return target

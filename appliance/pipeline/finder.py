@@ -1,9 +1,9 @@
 """What the pipeline runs on a frame: the detector, plus low-light enhancement and upscaling.
 
 Dark frames (``enhance``) are searched as they are and in enhanced views, and the faces merged:
-the enhanced views recover faces lost in the shadows (each confirmed by ONet across several
-denoised views, see :mod:`appliance.enhance`), the original keeps those the enhancement's
-amplified noise hides. ``upscale`` > 1 runs the cascade on an enlarged frame so that faces below
+the enhanced views recover faces lost in the shadows (each one weighed by the night check, ONet's
+opinion across several denoised views: :mod:`appliance.pipeline.night_check`), the original keeps
+those the enhancement's amplified noise hides. ``upscale`` > 1 runs the cascade on an enlarged frame so that faces below
 MTCNN's 12 px window (down to ``min_face / upscale``) are found.
 """
 
@@ -15,7 +15,12 @@ import cv2
 import numpy as np
 
 from ..detect import Detector, Face, remove_duplicates
-from .enhance import CONSENSUS_MIN_SCORE, EnhancedViews, views
+from . import night_check
+from .enhance import EnhancedViews, views
+
+# The cascade's stage thresholds on enhanced views: lower than on plain frames (0.6, 0.7, 0.8), so
+# that faces dimmed by noise are proposed; the night check, not the cascade, decides what is a face.
+NIGHT_SEARCH_THRESHOLDS = (0.5, 0.6, 0.5)
 
 
 class FaceFinder:
@@ -29,6 +34,8 @@ class FaceFinder:
         self.enhance_mode = enhance_mode
         self.upscale = upscale
         self.enhanced_frames = 0
+        self.night_search = detector.with_thresholds(NIGHT_SEARCH_THRESHOLDS)
+        self.night_check = night_check.NightCheck.load()
 
     @property
     def backend(self) -> str:
@@ -46,7 +53,7 @@ class FaceFinder:
         enhanced = [(i, v) for i, frame in enumerate(frames) if (v := views(frame, self.enhance_mode)) is not None]
         if enhanced:
             self.enhanced_frames += len(enhanced)
-            searched = self.detector.detect_batch([view for _, v in enhanced for view in v.search])
+            searched = self.night_search.detect_batch([view for _, v in enhanced for view in v.search])
             start = 0
             for i, v in enhanced:
                 candidates = [face for faces in searched[start : start + len(v.search)] for face in faces]
@@ -57,9 +64,8 @@ class FaceFinder:
         return found
 
     def confirmed(self, candidates: list[Face], enhanced: EnhancedViews) -> list[Face]:
-        """The candidates ONet still calls faces, on average, across the enhanced check views."""
-        if not candidates:
-            return []
-        boxes = np.array([face.xyxy for face in candidates], dtype=np.float64)
-        scores = np.mean([self.detector.face_scores(view, boxes) for view in enhanced.check], axis=0)
-        return [face for face, score in zip(candidates, scores, strict=True) if score >= CONSENSUS_MIN_SCORE]
+        """The candidates the night check keeps (all of them for views that need no check)."""
+        if not candidates or not enhanced.checked:
+            return [face for face in candidates if face.confidence >= self.detector.settings.thresholds[2]]
+        rows = night_check.features(self.detector, enhanced.image, enhanced.table, enhanced.search, candidates)
+        return [face for face, keep in zip(candidates, self.night_check.keep(rows), strict=True) if keep]

@@ -28,8 +28,9 @@ def test_enhancement_recovers_recall_on_darkened_photos(tflite_detector, faces_d
     assert enhanced["precision"] >= plain["precision"] - 0.03
 
 
-def test_enhanced_candidates_need_onet_consensus(tflite_detector, faces_dev):
-    """Faces found in an enhanced view are kept only if ONet agrees across the denoised views."""
+def test_enhanced_candidates_need_the_night_check(tflite_detector, faces_dev):
+    """Faces found in an enhanced view are kept only if the night check, ONet's opinion across several
+    denoised views, calls them faces."""
     image = cv2.imread(str(faces_dev / "voc_2008_001009.jpg"))
     faces = tflite_detector.detect(image)
     assert len(faces) == 2
