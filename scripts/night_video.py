@@ -44,7 +44,7 @@ def extract(clip: Path, enhance: str) -> dict:
         "tracks": len(tracks),
         "people": len(manifest.get("people", [])),
         "detections_per_track": sorted((t["detections"] for t in tracks), reverse=True),
-        "frames_enhanced": manifest["stats"].get("enhanced_frames"),
+        "frames_enhanced": manifest["enhanced_frames"],
     }
 
 

@@ -50,8 +50,8 @@ def test_check_views_made_around_the_candidates_score_as_whole_frame_views(tflit
         tflite_detector.face_scores(enhance.apply_table(make(night), views.table), boxes)
         for make in night_check.CHECK_FILTERS
     ]
-    first_check = len(views.search)
-    assert np.allclose(rows[:, first_check : first_check + len(whole)], night_check._logit(np.array(whole).T), atol=1e-4)
+    first = len(views.search)
+    assert np.allclose(rows[:, first : first + len(whole)], night_check._logit(np.array(whole).T), atol=1e-4)
 
 
 def test_landmark_geometry_of_a_face_and_of_a_blob():
