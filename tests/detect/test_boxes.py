@@ -42,6 +42,23 @@ def test_nms_drops_a_box_overlapping_any_better_box_as_the_reference_does():
     assert list(keep) == [0]
 
 
+@pytest.mark.parametrize("method", ["union", "min"])
+def test_nms_over_many_boxes_compares_neighbours_only_and_keeps_the_same_boxes(method):
+    """Above a strip's worth of boxes, NMS compares each box only with those it may intersect along x:
+    it must keep exactly what comparing every pair keeps (fast NMS, best first)."""
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0, 1900, (4000, 2))
+    sides = rng.uniform(5, 60, (4000, 1)) * rng.uniform(0.8, 1.2, (4000, 2))
+    sides[::40] *= 15  # a few large boxes reach across many strips
+    boxes = np.hstack([xy, xy + sides])
+    scores = np.round(rng.uniform(0.5, 1.0, 4000), 2)  # ties, broken by order as in the reference
+    order = np.argsort(-scores, kind="stable")
+    overlap = bx.iou_matrix(boxes[order], boxes[order], method)
+    every_pair = order[~((overlap > 0.5) & np.tri(4000, 4000, -1, dtype=bool)).any(axis=1)]
+    kept = bx.nms(boxes, scores, 0.5, method)
+    assert 100 < len(kept) < 4000 and np.array_equal(kept, every_pair)
+
+
 def test_square_keeps_the_centre():
     sq = bx.square(np.array([[10, 20, 30, 60]], float))[0]
     assert sq[2] - sq[0] == pytest.approx(40) and sq[3] - sq[1] == pytest.approx(40)
