@@ -78,16 +78,16 @@ class Detector:
 
     def with_min_face(self, min_face: float) -> Detector:
         """The same nets with another minimum face size."""
-        other = Detector.__new__(Detector)
-        other.runner, other.backend = self.runner, self.backend
-        other.cascade = Cascade(self.runner, CascadeSettings(min_face=float(min_face)))
-        return other
+        return self._with(CascadeSettings(min_face=float(min_face)))
 
     def with_thresholds(self, thresholds: tuple[float, float, float]) -> Detector:
         """The same nets with other stage thresholds (PNet, RNet, ONet)."""
+        return self._with(replace(self.cascade.settings, thresholds=thresholds))
+
+    def _with(self, settings: CascadeSettings) -> Detector:
         other = Detector.__new__(Detector)
         other.runner, other.backend = self.runner, self.backend
-        other.cascade = Cascade(self.runner, replace(self.cascade.settings, thresholds=thresholds))
+        other.cascade = Cascade(self.runner, settings)
         return other
 
     def detect(self, frame_bgr: np.ndarray) -> list[Face]:

@@ -102,10 +102,6 @@ def plain_blur(image: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), 1.2)
 
 
-def denoised_stretch(image: np.ndarray) -> np.ndarray:
-    return stretch_luma(edge_preserving(image))
-
-
 def enhance_crop(crop: np.ndarray) -> np.ndarray | None:
     """A dark face crop brightened for a person to look at (gentle denoise, keeps detail); None if not dark."""
     if crop.size == 0 or not is_dark(crop):

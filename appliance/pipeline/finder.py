@@ -3,8 +3,8 @@
 Dark frames (``enhance``) are searched as they are and in enhanced views, and the faces merged:
 the enhanced views recover faces lost in the shadows (each one weighed by the night check, ONet's
 opinion across several denoised views: :mod:`appliance.pipeline.night_check`), the original keeps
-those the enhancement's amplified noise hides. ``upscale`` > 1 runs the cascade on an enlarged frame so that faces below
-MTCNN's 12 px window (down to ``min_face / upscale``) are found.
+those the enhancement's amplified noise hides. ``upscale`` > 1 runs the cascade on an enlarged
+frame so that faces below MTCNN's 12 px window (down to ``min_face / upscale``) are found.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..detect import Detector, Face
 from ..detect.boxes import square
+from .enhance import apply_table
 
 WEIGHTS_FILE = Path(__file__).with_name("night_check.json")
 # each check view's filter reaches this far; a crop keeps that margin around the ONet patches
@@ -128,13 +129,13 @@ def features(
     candidates: Sequence[Face],
 ) -> np.ndarray:
     """One row of :data:`FEATURES` per candidate of a dark ``frame`` (stretched by ``table``)."""
-    from .enhance import apply_table
-
     boxes = np.array([face.xyxy for face in candidates], dtype=np.float64)
-    scores = [detector.face_scores(view, boxes) for view in search_views]
     x1, y1, x2, y2 = _region(boxes, frame.shape[:2])
-    crop, placed = frame[y1:y2, x1:x2], _placed_in_crop(square(boxes), frame.shape[:2], (x1, y1, x2, y2))
-    scores += [detector.face_scores(apply_table(make(crop), table), placed, squared=True) for make in CHECK_FILTERS]
+    placed = _placed_in_crop(square(boxes), frame.shape[:2], (x1, y1, x2, y2))
+    crop = frame[y1:y2, x1:x2]
+    views = [view[y1:y2, x1:x2] for view in search_views]
+    views += [apply_table(make(crop), table) for make in CHECK_FILTERS]
+    scores = [detector.face_scores(view, placed, squared=True) for view in views]
     columns = [_logit(s) for s in scores]
     columns.append(_logit(np.array([face.confidence for face in candidates])))
     columns.append(np.log(np.array([max(face.size, 1.0) for face in candidates])))

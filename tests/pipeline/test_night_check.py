@@ -36,7 +36,7 @@ def test_a_weights_file_for_other_features_is_refused(tmp_path):
 
 
 def test_check_views_made_around_the_candidates_score_as_whole_frame_views(tflite_detector, faces_dev):
-    """The check views are filtered on one crop holding the candidates: ONet must see the same pixels."""
+    """Every view is scored on one crop holding the candidates: ONet must see the pixels of the whole frame."""
     image = cv2.imread(str(faces_dev / "voc_2008_001009.jpg"))
     night = degrade.apply(image, ["night-a"], "voc_2008_001009.jpg")
     views = enhance.views(night)
@@ -46,12 +46,12 @@ def test_check_views_made_around_the_candidates_score_as_whole_frame_views(tflit
     assert candidates
     rows = night_check.features(tflite_detector, night, views.table, views.search, candidates)
     boxes = np.array([f.xyxy for f in candidates])
-    whole = [
+    whole = [tflite_detector.face_scores(view, boxes) for view in views.search]
+    whole += [
         tflite_detector.face_scores(enhance.apply_table(make(night), views.table), boxes)
         for make in night_check.CHECK_FILTERS
     ]
-    first = len(views.search)
-    assert np.allclose(rows[:, first : first + len(whole)], night_check._logit(np.array(whole).T), atol=1e-4)
+    assert np.allclose(rows[:, : len(whole)], night_check._logit(np.array(whole).T), atol=1e-4)
 
 
 def test_landmark_geometry_of_a_face_and_of_a_blob():
