@@ -84,7 +84,7 @@ class Service:
     def recover(self) -> None:
         for partial in remove_partials(self.outbox):
             log.info("removed partial result %s", partial.name)
-        recover_received(self.store, self.layout)
+        recover_received(self.store, self.layout, self.inbox)
         for job in self.store.processing():
             if job.host in (box_name(), None):  # another box's job is that box's (or, if it died, the fleet watch's)
                 self.recovery.job(job, "the service stopped while it ran")
