@@ -12,7 +12,10 @@ drift. Events, at fractions of the clip or in seconds:
 - ``--walks``: the real 4.2 s walking segment (9 people) inserted at each time (default 20 %, 50 %
   and 80 % of the clip: the 5-minute benchmark sample);
 - ``--stay T:S``: the walk inserted at T, then its last frame held (people standing still) for S s;
-- ``--lights T``: the scene dark (35 % brightness) until T, then lit.
+- ``--lights T``: the scene dark (35 % brightness) until T, then lit;
+- ``--busy``: people in view from end to end (the walk played forwards, then backwards, over and
+  over): a recording with no still baseline, where a scan that compares GOPs with their neighbours
+  sees nothing.
 
 Encoded by ffmpeg with x264 (or x265) at 25 fps; ``--gop``, ``--bframes`` and ``--cbr`` set what a
 camera's encoder would. ``--repeat N`` writes the clip N times end to end without re-encoding (each
@@ -48,6 +51,7 @@ class Scene:
     walks: list[float] = field(default_factory=lambda: list(DEFAULT_WALKS))  # fractions (< 1) or seconds
     stay: tuple[float, float] | None = None  # (start, seconds held)
     lights_on: float | None = None
+    busy: bool = False  # the walk forwards and backwards from end to end, instead of the still arcade
 
     def at(self, value: float) -> int:
         """A time given as a fraction of the clip (below 1) or in seconds, as a frame number."""
@@ -107,6 +111,8 @@ def render(scene: Scene, walk: list[np.ndarray]) -> Iterator[np.ndarray]:
         start, held = scene.stay
         inserts[scene.at(start)] = walk + [walk[-1]] * int(held * FPS)
     lights = scene.at(scene.lights_on) if scene.lights_on is not None else 0
+    if scene.busy:  # the walk and its reverse (without repeating the turning frames), end to end
+        inserts = {start: walk + walk[-2:0:-1] for start in range(0, total, 2 * len(walk) - 2)}
     index = 0
     while index < total:
         content = inserts.get(index)
@@ -192,6 +198,7 @@ def main() -> None:
     parser.add_argument("--walks", default=",".join(map(str, DEFAULT_WALKS)), help="times ('' for none)")
     parser.add_argument("--stay", help="T:SECONDS: a walk at T whose people then stand still")
     parser.add_argument("--lights", type=float, help="dark until this time, then lit")
+    parser.add_argument("--busy", action="store_true", help="people in view from end to end")
     parser.add_argument("--codec", choices=["h264", "h265"], default="h264")
     parser.add_argument("--gop", type=int, default=50, help="frames from keyframe to keyframe")
     parser.add_argument("--bframes", type=int)
@@ -201,7 +208,7 @@ def main() -> None:
     encoder = Encoder(args.codec, args.gop, args.bframes, args.cbr)
     walks = [float(t) for t in args.walks.split(",") if t.strip()]
     stay = tuple(float(v) for v in args.stay.split(":")) if args.stay else None
-    scene = Scene(args.seconds, walks, stay, args.lights)  # type: ignore[arg-type]
+    scene = Scene(args.seconds, walks, stay, args.lights, args.busy)  # type: ignore[arg-type]
     make(args.out, scene, args.width, args.source, encoder, args.repeat)
     print(args.out)
 

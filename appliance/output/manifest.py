@@ -141,6 +141,9 @@ class ScanStats(Record):
     active_stretches: int = Field(ge=0)
     frames_decoded: int = Field(ge=0)
     keyframes_checked: int = Field(ge=0, description="keyframes of still stretches decoded and compared")
+    still_checks: int = Field(
+        0, ge=0, description="keyframe pairs of still stretches compared before the scan's plan was trusted"
+    )
 
 
 class Stats(Record):

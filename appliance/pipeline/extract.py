@@ -425,4 +425,5 @@ class Extractor:
             active_stretches=found.active_stretches,
             frames_decoded=state.frames_decoded,
             keyframes_checked=state.keyframes_checked,
+            still_checks=found.still_checks,
         )

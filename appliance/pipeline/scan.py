@@ -10,6 +10,13 @@ quantiser instead, so for such H.264 streams the mean slice QP is read from the 
 compared the same way (:mod:`appliance.pipeline.h264`). Active GOPs get one GOP of margin on each
 side and short gaps between them are closed; the rest of the file is still.
 
+What the bytes and the quantiser say is then checked against the pictures: pairs of consecutive
+keyframes inside still stretches, spread over the file, are decoded (a keyframe decodes alone) and
+compared through the motion gate. A flat stream is either still or busy from end to end, and only
+the pictures tell which (a walk recorded at a constant quality can look, to every relative rule,
+exactly like a constant-bitrate still scene). If any pair differs, the signal has missed activity
+that it should have shown, so nothing it says about this file is trusted: decode everything.
+
 Some files cannot be judged this way, and are decoded whole, saying why (``reason``): all-intra
 footage (every frame a keyframe), a stream too short to have a baseline, activity over most of
 the file, a constant bitrate whose quantiser cannot be read, unreadable packets.
@@ -19,12 +26,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 import numpy as np
 
 from . import h264
-from .video import DecodePlan, PacketInfo, VideoSource
+from .motion import MotionGate
+from .video import DecodePlan, Frame, PacketInfo, VideoSource
 
 log = logging.getLogger("appliance.scan")
 
@@ -51,6 +60,11 @@ CBR_VARIATION = 0.15  # per-GOP byte rates varying less than this (coefficient o
 CBR_INTER_SHARE = 0.5  # ... with inter frames carrying at least this share: a constant-bitrate encoder
 MERGE_GAP_S = 4.0  # still gaps this short between active stretches are decoded too
 MOSTLY_ACTIVE = 0.6  # activity over more of the file than this: decoding everything costs the same
+# keyframe pairs of still stretches decoded and compared before a plan is trusted: one a minute of
+# still footage, at least MIN_STILL_CHECKS (a short file's few GOPs are all cheap), at most MAX_STILL_CHECKS
+STILL_CHECK_EVERY_S = 60.0
+MIN_STILL_CHECKS = 6
+MAX_STILL_CHECKS = 32
 
 
 @dataclass
@@ -88,6 +102,7 @@ class ScanResult:
     active_s: float
     active_stretches: int
     keyframes: tuple[float, ...] = ()  # when each keyframe interval starts: where a recording may be cut
+    still_checks: int = 0  # keyframe pairs of still stretches decoded and compared
 
     @property
     def mode(self) -> str:
@@ -203,9 +218,58 @@ def scan(source: VideoSource, keyframe_every_s: float) -> ScanResult:
     if active_s > MOSTLY_ACTIVE * duration:
         return _whole(f"activity over most of the file ({active_s / duration:.0%})", gops, frames, duration,
                       active_s, len(ranges))  # fmt: skip
+    checks = still_pairs(gops, ranges)
+    compared, moved = confirm_still(source, checks)
+    if moved is not None:
+        reason = (f"motion the {SIGNAL_NAMES[signal]} did not show (keyframes at {moved[0]:.1f} s and "
+                  f"{moved[1]:.1f} s differ)")  # fmt: skip
+        log.info("%s: %s; decoding everything", source.path.name, reason)
+        return replace(_whole(reason, gops, frames, duration), signal=signal, still_checks=compared)
     plan = DecodePlan(tuple(ranges), keyframe_every_s)
     keys = tuple(g.start_s for g in gops)
-    return ScanResult(plan, None, signal, len(gops), frames, duration, active_s, len(ranges), keys)
+    return ScanResult(plan, None, signal, len(gops), frames, duration, active_s, len(ranges), keys, compared)
+
+
+SIGNAL_NAMES = {"bytes": "inter-frame bytes", "qp": "slice quantiser"}
+
+
+def still_pairs(gops: list[Gop], ranges: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Consecutive keyframes (start times) with still footage between them, spread evenly over the file:
+    one pair a STILL_CHECK_EVERY_S of still footage, within MIN_STILL_CHECKS and MAX_STILL_CHECKS."""
+
+    def still(gop: Gop) -> bool:
+        return not any(start < gop.end_s and gop.start_s < end for start, end in ranges)
+
+    candidates = [(a.start_s, b.start_s) for a, b in pairwise(gops) if still(a) and still(b)]
+    still_s = sum(g.duration_s for g in gops if still(g))
+    wanted = min(max(round(still_s / STILL_CHECK_EVERY_S), MIN_STILL_CHECKS), MAX_STILL_CHECKS)
+    if len(candidates) <= wanted:
+        return candidates
+    picks = np.linspace(0, len(candidates) - 1, wanted).round().astype(int)
+    return [candidates[i] for i in sorted(set(picks.tolist()))]
+
+
+def confirm_still(source: VideoSource, pairs: list[tuple[float, float]]) -> tuple[int, tuple[float, float] | None]:
+    """Decode each pair's keyframes and compare them through the motion gate (as the pipeline compares a
+    frame with its scene): (pairs compared, the first pair that differs or None)."""
+    pending = sorted(pairs)
+    pictures: dict[float, Frame] = {}
+    compared = 0
+    for frame in source.keyframes_at(sorted({t for pair in pairs for t in pair})):  # in time order
+        pictures[round(frame.time_s, 3)] = frame
+        while pending and pending[0][1] <= frame.time_s + 1e-3:  # both keyframes of the next pair read
+            first, second = pending.pop(0)
+            a, b = pictures.get(round(first, 3)), pictures.get(round(second, 3))
+            if a is None or b is None:  # one could not be decoded
+                continue
+            gate = MotionGate()
+            gate.update(a)
+            compared += 1
+            if gate.update(b).moving:
+                return compared, (first, second)
+        for time_s in [t for t in pictures if not pending or t < round(pending[0][0], 3)]:
+            del pictures[time_s]  # a 1080p picture is 3 MB: keep only those still to be compared
+    return compared, None
 
 
 def _whole(

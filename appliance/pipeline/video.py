@@ -21,7 +21,7 @@ import os
 import queue
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
@@ -254,6 +254,26 @@ class VideoSource:
             except av.error.FFmpegError as exc:
                 log.warning("%s: reading stopped after %d packets: %s", self.path.name, index, exc)
 
+    def keyframes_at(self, times: Sequence[float]) -> Iterator[Frame]:
+        """The keyframes that start at ``times`` (seconds, as the scan found them), each decoded alone.
+
+        A file with timestamps is sought to each one (a few packets read); a raw stream is read once
+        from the start. A keyframe that cannot be found or decoded is left out."""
+        if self._image is not None or not times:
+            return
+        wanted = sorted(times)
+        with self._open() as container:
+            stream = container.streams.video[0]
+            decoder = _keyframe_decoder(stream.codec_context)
+            if self.seekable:
+                for time_s in wanted:
+                    packet = _keyframe_at(container, stream, time_s)
+                    if packet is not None:
+                        yield from _decode_alone(decoder, packet, time_s, self.info.fps)
+                return
+            for time_s, packet in _keyframes_in_order(container, stream, wanted, self.info.fps):
+                yield from _decode_alone(decoder, packet, time_s, self.info.fps)
+
     # -- frames -------------------------------------------------------------------------------
     def frames(
         self, rate: float | None = 5.0, plan: DecodePlan | None = None, window: Window | None = None
@@ -271,6 +291,68 @@ class VideoSource:
         declared = self.info.frames
         if window is None and declared > TRUNCATION_MIN_FRAMES and self.read < TRUNCATION_FRACTION * declared:
             raise InputError(f"{self.path.name}: truncated or corrupt: read {self.read} of {declared} frames")
+
+
+def _keyframe_decoder(codec: Any) -> Any:
+    """A decoder for keyframes alone, skipping the loop filter (the picture is for comparing, ~15 %
+    cheaper); separate from any decoder whose state matters."""
+    decoder = av.CodecContext.create(codec.name, "r")
+    decoder.extradata = codec.extradata
+    decoder.options = {"skip_loop_filter": "all"}
+    return decoder
+
+
+def _decode_alone(decoder: Any, packet: Any, time_s: float, fps: float) -> Iterator[Frame]:
+    try:
+        pictures = [*decoder.decode(packet), *decoder.decode(None)]
+    except av.error.FFmpegError:
+        pictures = []
+    decoder.flush_buffers()
+    for picture in pictures[:1]:
+        yield Frame(int(round(time_s * fps)), time_s, picture, still=True)
+
+
+def _packet_time_s(packet: Any, stream: Any, index: int, fps: float) -> float:
+    base = float(stream.time_base) if stream.time_base else 0.0
+    if packet.pts is not None and base:
+        return float(packet.pts * base - _start_s(stream))
+    return index / fps
+
+
+def _keyframe_at(container: Any, stream: Any, time_s: float) -> Any:
+    """The keyframe packet at ``time_s`` (within the time base's rounding), sought to; None if there is none."""
+    base = float(stream.time_base)
+    container.seek(int((time_s + _start_s(stream)) / base), stream=stream, backward=True, any_frame=False)
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0 or not packet.is_keyframe or packet.pts is None:
+                continue
+            found = _packet_time_s(packet, stream, 0, 1.0)
+            if found >= time_s - KEY_TOLERANCE_S:
+                return packet if found <= time_s + KEY_TOLERANCE_S else None
+    except av.error.FFmpegError:
+        return None
+    return None
+
+
+def _keyframes_in_order(container: Any, stream: Any, wanted: list[float], fps: float) -> Iterator[tuple[float, Any]]:
+    """One pass from the start: the keyframe packets at the ``wanted`` times (sorted)."""
+    index, position = 0, 0
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue
+            time_s = _packet_time_s(packet, stream, index, fps)
+            index += 1
+            while position < len(wanted) and wanted[position] < time_s - KEY_TOLERANCE_S:
+                position += 1
+            if position == len(wanted):
+                return
+            if packet.is_keyframe and abs(time_s - wanted[position]) <= KEY_TOLERANCE_S:
+                yield time_s, packet
+                position += 1
+    except av.error.FFmpegError:
+        return
 
 
 class _Decoder:
@@ -348,17 +430,12 @@ class _Decoder:
         """A still stretch's keyframe, decoded alone by a second decoder that skips the loop filter
         (the picture is for comparing, ~15 % cheaper) and keeps the main one's state untouched."""
         if self.keyframes is None:
-            self.keyframes = av.CodecContext.create(self.codec.name, "r")
-            self.keyframes.extradata = self.codec.extradata
-            self.keyframes.options = {"skip_loop_filter": "all"}
-        try:
-            pictures = [*self.keyframes.decode(packet), *self.keyframes.decode(None)]
-        except av.error.FFmpegError:
-            pictures = []
-        self.keyframes.flush_buffers()
-        for picture in pictures[:1]:
+            self.keyframes = _keyframe_decoder(self.codec)
+        for frame in _decode_alone(self.keyframes, packet, time_s, self.fps):
             self.source.decoded += 1
-            yield Frame(int(round(time_s * self.fps)) if self.base else index, time_s, picture, still=True)
+            if not self.base:
+                frame.index = index
+            yield frame
 
     def _decode(self, packet: Any, still: bool = False) -> Iterator[Frame]:
         try:
