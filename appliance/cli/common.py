@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from ..settings import Resolved, resolve
@@ -19,4 +20,8 @@ def add_settings(parser: argparse.ArgumentParser, command: str | None) -> None:
 
 
 def settings_of(args: argparse.Namespace, serving: bool = False) -> Resolved:
-    return resolve(args.config, given_flags(args, args.setting_flags), serving=serving)
+    """The settings; what the operator should hear about them (a secret others can read) goes to stderr."""
+    resolved = resolve(args.config, given_flags(args, args.setting_flags), serving=serving)
+    for warning in resolved.warnings:
+        print(f"appliance: warning: {warning}", file=sys.stderr)
+    return resolved

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ..settings import Resolved, env_name, flag_name, setting_index
-from ..settings.flags import display
+from ..settings.flags import default_of, display
 from ..settings.model import is_secret
 from .common import Subparsers, add_settings, settings_of
 
@@ -27,7 +27,7 @@ def rows(resolved: Resolved) -> list[tuple[str, str, str]]:
     out = []
     for flat, (section, field, info) in setting_index().items():
         value = getattr(getattr(resolved.settings, section), field)
-        shown = (HIDDEN if value is not None else "") if is_secret(info) else display(value, info)
+        shown = (HIDDEN if value not in (None, []) else "") if is_secret(info) else display(value, info)
         out.append((flat, shown, resolved.origins[flat]))
     return out
 
@@ -36,7 +36,7 @@ def markdown_table() -> str:
     lines = ["| setting | environment | flag | default | meaning |", "|---|---|---|---|---|"]
     for flat, (_, _, info) in setting_index().items():
         flag = "" if is_secret(info) else f"`{flag_name(flat)}`"
-        default = display(info.default, info)
+        default = display(default_of(info), info)
         lines.append(
             f"| `{flat}` | `{env_name(flat)}` | {flag} | {f'`{default}`' if default else ''} | {info.description} |"
         )

@@ -50,7 +50,7 @@ def channels_for(settings: EventsSettings) -> list[Channel]:
     if settings.mqtt is not None:
         found.append(MqttChannel(settings.mqtt.get_secret_value(), settings.mqtt_discovery))
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    found.extend(WebhookChannel(url, secret, n) for n, url in enumerate(settings.webhooks, start=1))
+    found.extend(WebhookChannel(url.get_secret_value(), secret, n) for n, url in enumerate(settings.webhooks, start=1))
     return found
 
 

@@ -30,6 +30,11 @@ def display(value: Any, info: FieldInfo | None = None) -> str:
     return str(value)
 
 
+def default_of(info: FieldInfo) -> Any:
+    """A setting's default, a list's too (made by its factory)."""
+    return info.get_default(call_default_factory=True)
+
+
 def _choices(info: FieldInfo) -> tuple[str, ...] | None:
     annotation = info.annotation
     if typing.get_origin(annotation) is typing.Literal:
@@ -44,7 +49,7 @@ def add_setting_flags(parser: argparse.ArgumentParser, command: str | None) -> l
         if (command is not None and command not in SECTIONS[section].commands) or is_secret(info):
             continue
         text = (info.description or "").replace("`", "")
-        default = display(info.default, info)
+        default = display(default_of(info), info)
         helptext = f"{text} (default: {default})" if default else text
         if info.annotation is bool:
             parser.add_argument(

@@ -9,6 +9,7 @@ Coercion and validation are pydantic's (:mod:`appliance.settings.model`).
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ else:  # pragma: no cover
 ENV_PREFIX = "APPLIANCE_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 DEFAULT = "default"
+MAX_CONFIG_BYTES = 1 << 20
 
 
 def env_name(flat: str) -> str:
@@ -44,16 +46,61 @@ class Resolved:
 
     settings: Settings
     origins: dict[str, str]
+    warnings: tuple[str, ...] = ()  # for the operator, said at start-up (a secret in a file others can read)
 
 
-def _file_layer(path: Path) -> dict[str, Any]:
+def _read_config(path: Path) -> tuple[bytes, int]:
+    """The file's bytes and mode. Opened without blocking and refused unless a regular file of sane size:
+    a FIFO would hang start-up, a device never end."""
     try:
-        with open(path, "rb") as handle:
-            table = tomllib.load(handle)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} not found") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"config file {path} is not a regular file (a FIFO, socket, device or folder)")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {path} is {info.st_size} bytes; a settings file is a few hundred")
+        return handle.read(MAX_CONFIG_BYTES + 1), info.st_mode
+
+
+def _parse(path: Path, data: bytes) -> dict[str, Any]:
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}): "
+            "TOML files are UTF-8; save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path}: {exc}") from None
+
+
+def _secrets_readable_by_all(path: Path, mode: int, names: list[str]) -> list[str]:
+    """A warning if the file holds a secret and every user of the box may read it."""
+    secrets = [name for name in names if is_secret(setting_index()[name][2])]
+    if not secrets or not mode & stat.S_IROTH:
+        return []
+    return [
+        f"config file {path} holds {', '.join(secrets)} and every user of this box can read it "
+        f"(mode {stat.S_IMODE(mode):o}): chmod o-r {path}, or set {env_name(secrets[0])} in the environment"
+    ]
+
+
+def _file_layer(path: Path, warnings: list[str]) -> dict[str, Any]:
+    data, mode = _read_config(path)
+    table = _parse(path, data)
+    flat_values = _flatten(path, table)
+    warnings.extend(_secrets_readable_by_all(path, mode, list(flat_values)))
+    return flat_values
+
+
+def _flatten(path: Path, table: dict[str, Any]) -> dict[str, Any]:
+    """The file's settings by flat name, whether set at the top level, under [appliance] or by section."""
     index = setting_index()
     by_section = {(section, field): flat for flat, (section, field, _) in index.items()}
     flat_values: dict[str, Any] = {}
@@ -82,9 +129,10 @@ def resolve(
     environ = os.environ if environ is None else environ
     index = setting_index()
     layers: list[tuple[str | None, dict[str, Any]]] = []
+    warnings: list[str] = []
     config_file = config_file or environ.get(CONFIG_ENV)
     if config_file:
-        layers.append((f"file {config_file}", _file_layer(Path(config_file))))
+        layers.append((f"file {config_file}", _file_layer(Path(config_file), warnings)))
     layers.append((None, {flat: environ[env_name(flat)] for flat in index if env_name(flat) in environ}))
     unknown = sorted(set(flags or {}) - index.keys())
     if unknown:
@@ -106,7 +154,7 @@ def resolve(
         settings = Settings.model_validate(nested, context={"serving": serving})
     except ValidationError as exc:
         raise ConfigError(_describe(exc, origins, values)) from None
-    return Resolved(settings, origins)
+    return Resolved(settings, origins, tuple(warnings))
 
 
 def load(

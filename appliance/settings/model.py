@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Any, ClassVar, Literal, get_args
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -128,7 +129,10 @@ class EventsSettings(Section):
     mqtt_discovery: str = Field(
         "homeassistant", description="Home Assistant's MQTT discovery prefix (empty: no discovery)"
     )
-    webhooks: list[str] = Field(default_factory=list, description="URLs every event is POSTed to (comma-separated)")
+    webhooks: list[SecretStr] = Field(
+        default_factory=list,
+        description="URLs every event is POSTed to (comma-separated); secret: they often carry credentials",
+    )
     webhook_secret: SecretStr | None = Field(
         None, description="key of the `X-Appliance-Signature` HMAC-SHA256 over each webhook body"
     )
@@ -152,10 +156,10 @@ class EventsSettings(Section):
 
     @field_validator("webhooks")
     @classmethod
-    def _http(cls, value: list[str]) -> list[str]:
-        for url in value:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"{url!r} is not an http(s) URL")
+    def _http(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for number, url in enumerate(value, start=1):
+            if not url.get_secret_value().startswith(("http://", "https://")):
+                raise ValueError(f"webhook {number} of {len(value)} is not an http(s) URL (not shown: a secret)")
         return value
 
     @field_validator("mqtt")
@@ -191,7 +195,12 @@ class ServiceSettings(Section):
     queue: SecretStr | None = Field(
         None,
         description="the job queue: unset for the embedded one (SQLite in `state/`); "
-        "`redis://[:password@]host:6379/0` for boxes sharing one queue (RQ)",
+        "`redis://:password@host:6379/0` for boxes sharing one queue (RQ); a password is required off loopback",
+    )
+    allow_insecure_queue: bool = Field(
+        False,
+        description="accept a `queue` with no password on another host: anyone who reaches that Redis can then "
+        "queue work for every worker (only for a network that is yours alone)",
     )
     box: str = Field(
         "",
@@ -236,6 +245,19 @@ class ServiceSettings(Section):
             raise ValueError(f"must be unset (the embedded queue) or a Redis URL ({', '.join(QUEUE_SCHEMES)}...)")
         return SecretStr(value.get_secret_value().strip())
 
+    @model_validator(mode="after")
+    def _queue_has_a_password(self) -> ServiceSettings:
+        """Whoever can write to the fleet's Redis can queue work for every worker: off this box, it needs a password."""
+        problem = open_queue(self.queue_url) if self.queue is not None else None
+        if problem and not self.allow_insecure_queue:
+            raise SettingError(
+                "queue",
+                f"{problem}: anyone who reaches it could queue work for every worker. Set a password "
+                "(`requirepass`; redis://:<password>@host:6379/0), or set allow_insecure_queue if this network "
+                "is yours alone",
+            )
+        return self
+
     @property
     def fleet(self) -> bool:
         """Jobs are shared with other boxes through Redis."""
@@ -259,6 +281,20 @@ class ServiceSettings(Section):
 
 
 MIN_TOKEN_LENGTH = 24
+
+
+MIN_TOKEN_KINDS = 8  # different characters: a random 24-character hex token has fewer once in 66,000 draws
+
+
+def token_weakness(token: str) -> str | None:
+    """Why a token is easy to guess (too short, few different characters, a pattern repeated), or None."""
+    if len(token) < MIN_TOKEN_LENGTH:
+        return f"must be at least {MIN_TOKEN_LENGTH} characters"
+    if len(set(token)) < MIN_TOKEN_KINDS:
+        return f"must have at least {MIN_TOKEN_KINDS} different characters (a random one, not a typed one)"
+    if any(token == (token[:period] * len(token))[: len(token)] for period in range(1, len(token) // 2 + 1)):
+        return "must not be a pattern repeated (a random one, not a typed one)"
+    return None
 
 
 class WebSettings(Section):
@@ -291,9 +327,12 @@ class WebSettings(Section):
     @field_validator("token")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+        if value is None:
+            return value
+        weakness = token_weakness(value.get_secret_value())
+        if weakness:
             raise ValueError(
-                f"must be at least {MIN_TOKEN_LENGTH} characters; make one with `openssl rand -hex 24` "
+                f"{weakness}; make one with `openssl rand -hex 24` "
                 'or `python3 -c "import secrets; print(secrets.token_urlsafe(24))"`'
             )
         return value
@@ -314,6 +353,21 @@ class RetentionSettings(Section):
     outbox_days: float = Field(0.0, ge=0, description="purge results older than this many days (0: keep)")
     outbox_gb: float = Field(0.0, ge=0, description="purge the oldest results past this total size (0: no cap)")
     done_days: float = Field(0.0, ge=0, description="delete processed footage in `state/done/` after this many days")
+
+
+def open_queue(url: str) -> str | None:
+    """Why a queue URL lets anyone who reaches it in (a Redis on another host with no password), or None."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix" or has_password(url):
+        return None  # a socket on this box is guarded by its file mode
+    host = parts.hostname or "localhost"
+    return None if is_loopback(host) else f"the Redis at {host} has no password"
+
+
+def has_password(url: str) -> bool:
+    """A Redis URL that carries a password (``redis://[user]:pw@host``, or ``?password=``)."""
+    parts = urlsplit(url)
+    return bool(parts.password or parse_qs(parts.query).get("password", [""])[0])
 
 
 def is_loopback(host: str) -> bool:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import secrets
+import subprocess
+import sys
 
 import pytest
 
@@ -117,3 +121,92 @@ def test_each_part_receives_its_own_section():
     assert s.extract.min_face == 24 and s.motion.enabled is False
     with pytest.raises(Exception, match="frozen"):
         s.extract.min_face = 30  # type: ignore[misc]
+
+
+# -- issue 23 #10: webhook URLs carry credentials: secrets like the token -----------------------------
+HOOK = "https://hook-user:hook-password@hooks.site.lan/secret-path-0123"
+
+
+def test_webhook_urls_are_secrets_no_flag_never_shown(monkeypatch, capsys):
+    from appliance.cli import main
+
+    assert is_secret(setting_index()["webhooks"][2])
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--webhooks", HOOK])
+    monkeypatch.setenv("APPLIANCE_WEBHOOKS", f"{HOOK},http://other.lan/hook")
+    assert main(["config"]) == 0 and main(["config", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "hook-password" not in out and "secret-path" not in out and "other.lan" not in out
+    assert [u.get_secret_value() for u in load().events.webhooks] == [HOOK, "http://other.lan/hook"]
+    monkeypatch.setenv("APPLIANCE_WEBHOOKS", "ftp://hook-user:hook-password@hooks.site.lan/x")
+    with pytest.raises(ConfigError, match="webhook 1 of 1 is not an http") as refused:
+        load()
+    assert "hook-password" not in str(refused.value)
+
+
+# -- issue 23 #12: config files: clear errors, no hang, a warning for a secret others can read --------
+def test_a_config_file_that_is_not_utf8_says_so(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_bytes(b"min_face = 30\n# caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"c.toml is not UTF-8 text \(byte 0xe9 on line 2\)"):
+        load(config, environ={})
+
+
+def test_a_config_file_that_is_a_fifo_is_refused_at_once(tmp_path):
+    """A FIFO with no writer used to hang start-up for ever (a real command, so a hang cannot stall the suite)."""
+    fifo = tmp_path / "c.toml"
+    os.mkfifo(fifo)
+    cmd = [sys.executable, "-m", "appliance.cli", "config", "--config", str(fifo)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=REPO)
+    except subprocess.TimeoutExpired:
+        pytest.fail("appliance config hung on a FIFO")
+    assert done.returncode == 2 and "is not a regular file" in done.stderr
+
+
+def test_a_secret_in_a_config_file_every_user_can_read_is_warned_about(tmp_path, capsys):
+    from appliance.cli import main
+
+    config = tmp_path / "c.toml"
+    config.write_text('token = "9f2c6a1e7b3d5f8a0c4e6b2d9f1a3c5e7b"\nmin_face = 30\n')
+    config.chmod(0o644)
+    assert main(["config", "--config", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert "holds token and every user of this box can read it (mode 644)" in err and "chmod o-r" in err
+    config.chmod(0o600)
+    assert main(["config", "--config", str(config)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    plain = tmp_path / "plain.toml"
+    plain.write_text("min_face = 30\n")
+    plain.chmod(0o644)
+    assert main(["config", "--config", str(plain)]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("token", "why"),
+    [("a" * 24, "different characters"), ("abcd" * 8, "different characters"), ("abcdefgh" * 4, "repeated")],
+)
+def test_a_token_easy_to_guess_is_refused(token, why):
+    with pytest.raises(ConfigError, match=f"setting 'token' from APPLIANCE_TOKEN: must .*{why}.*openssl rand"):
+        load(environ={"APPLIANCE_TOKEN": token})
+    assert load(environ={"APPLIANCE_TOKEN": secrets.token_hex(24)}).web.token is not None
+
+
+# -- issue 23 #2: a fleet's Redis with no password, off this box, is refused unless allowed -------------
+def test_a_queue_with_no_password_on_another_host_is_refused_unless_allowed():
+    with pytest.raises(
+        ConfigError, match="setting 'queue' from APPLIANCE_QUEUE: the Redis at 10.0.0.5 has no password"
+    ):
+        load(environ={"APPLIANCE_QUEUE": "redis://10.0.0.5:6379/0"})
+    for fine in (
+        "redis://:a-password@10.0.0.5:6379/0",
+        "redis://appliance:a-password@10.0.0.5:6379/0",
+        "rediss://10.0.0.5:6379/0?password=a-password",
+        "redis://127.0.0.1:6379/0",
+        "redis://localhost:6379/0",
+        "unix:///run/redis/redis.sock",
+    ):
+        assert load(environ={"APPLIANCE_QUEUE": fine}).service.fleet, fine
+    allowed = load(environ={"APPLIANCE_QUEUE": "redis://10.0.0.5:6379/0", "APPLIANCE_ALLOW_INSECURE_QUEUE": "true"})
+    assert allowed.service.fleet and allowed.service.allow_insecure_queue
