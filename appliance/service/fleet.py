@@ -19,12 +19,12 @@ import logging
 import time
 
 from rq.exceptions import NoSuchJobError
-from rq.job import Job as RqJob
 from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 
 from .jobs import Job, JobState
 from .queue.redis import RedisJobStore
+from .queue.runs import RUN_SERIALIZER, ApplianceRun
 from .recovery import Recovery
 
 log = logging.getLogger("appliance.fleet")
@@ -54,7 +54,7 @@ class FleetReconciler:
         if lease is None:
             return None, "it had no run"
         try:
-            run = RqJob.fetch(lease, connection=self.store.r)
+            run = ApplianceRun.fetch(lease, connection=self.store.r, serializer=RUN_SERIALIZER)
         except NoSuchJobError:
             return None, "its run is gone from the queue"
         status = run.get_status(refresh=False)

@@ -9,14 +9,16 @@ job whose whole box went away is found by the ingest box through RQ's heartbeats
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing as mp
+import os
 import signal
 import time
 from multiprocessing.process import BaseProcess
 
 from ..common.box import box_name
-from ..settings import Settings
+from ..settings import Settings, env_name
 from .jobs import Job, JobStore
 from .recovery import Recovery
 from .worker import StopFlag, worker_main
@@ -25,9 +27,32 @@ log = logging.getLogger("appliance.service")
 KILL_WAIT_S = 2.0
 
 
+# settings no worker uses, and a decoder exploit must not find: the page's token, the events' credentials
+WORKER_SECRETS = ("token", "mqtt", "webhooks", "webhook_secret")
+PR_SET_DUMPABLE = 4
+
+
 def worker_settings(settings: Settings) -> Settings:
-    """What a worker is given: everything but the token (a decoder exploit must not find it)."""
-    return settings.model_copy(update={"web": settings.web.model_copy(update={"token": None})})
+    """What a worker is given: everything but the token and the events' credentials (the ingest box, or
+    ``serve``'s main process, delivers events; workers only write them to the outbox)."""
+    events = settings.events.model_copy(update={"mqtt": None, "webhooks": [], "webhook_secret": None})
+    web = settings.web.model_copy(update={"token": None})
+    return settings.model_copy(update={"web": web, "events": events})
+
+
+def shield_from_workers() -> None:
+    """Before any worker starts. Workers inherit this process's environment: the secrets they do not use
+    leave it (they are in the settings already). And this process becomes non-dumpable, so that a worker
+    running as the same user cannot read its memory or ``/proc/<pid>/environ`` (which keeps the
+    environment the process started with, token included)."""
+    for flat in WORKER_SECRETS:
+        os.environ.pop(env_name(flat), None)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+            log.warning("could not make the service non-dumpable: %s", os.strerror(ctypes.get_errno()))
+    except (OSError, AttributeError):  # not Linux
+        log.warning("could not make the service non-dumpable (no prctl here)")
 
 
 class WorkerPool:
@@ -42,6 +67,7 @@ class WorkerPool:
         self.stopping = False
 
     def start(self) -> None:
+        shield_from_workers()
         for slot in range(1, self.settings.service.workers + 1):
             self._start(slot)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rq.job import Job as RqJob
 
 from appliance.service.jobs import JobKind, JobState, LeaseLost
 from appliance.service.queue.redis import PathMap, QueueUnreachable, RedisJobStore, redacted
+from appliance.service.queue.runs import RUN_SERIALIZER, ApplianceRun
 from tests.redis_server import RedisServer, free_port, redis_server  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.slow  # a real redis-server
@@ -31,8 +31,8 @@ def add(store: RedisJobStore, root: Path, name: str = "cam1.mp4", sha: str = "ab
 def test_a_queued_job_gets_its_rq_run_and_only_that_run_may_take_it(store, tmp_path):
     job = add(store, tmp_path / "a")
     assert job.state is JobState.QUEUED and job.lease
-    run = RqJob.fetch(job.lease, connection=store.r)
-    assert run.args == (job.id, job.lease) and run.func_name.endswith("run_job")
+    run = ApplianceRun.fetch(job.lease, connection=store.r, serializer=RUN_SERIALIZER)
+    assert list(run.args) == [job.id, job.lease] and run.func_name.endswith("run_job")
     assert store.rq.job_ids == [job.lease]
 
     assert store.start(job.id, 1, "box-b", "appl-not-the-lease") is None

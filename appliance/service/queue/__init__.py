@@ -3,17 +3,22 @@ and the fleet's (Redis, runs dispatched by RQ), chosen by the ``queue`` setting.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import redis
 
 from ...settings import Settings
+from ...settings.model import has_password, open_queue
 from ..jobs import JobStore
 from ..layout import StateLayout
 
 if TYPE_CHECKING:
     from .redis import RedisJobStore
+
+log = logging.getLogger("appliance.queue")
 
 # the queue did not answer for a moment (a locked database, a Redis restarting): try again later
 QUEUE_AWAY: tuple[type[BaseException], ...] = (sqlite3.OperationalError, redis.ConnectionError, redis.TimeoutError)
@@ -31,4 +36,26 @@ def open_store(settings: Settings, layout: StateLayout) -> JobStore:
 def open_redis(settings: Settings) -> RedisJobStore:
     from .redis import PathMap, RedisJobStore
 
+    warn_if_open(settings)
     return RedisJobStore(settings.service.queue_url, PathMap.of(settings.service), settings.events.events_kept)
+
+
+def warn_if_open(settings: Settings) -> None:
+    """Say it loudly, at every start, when the fleet's Redis takes anyone: its writers choose the work done."""
+    from .redis import redacted
+
+    url = settings.service.queue_url
+    problem = open_queue(url)
+    if problem:  # only with allow_insecure_queue: the settings refuse it otherwise
+        log.warning(
+            "INSECURE QUEUE (allow_insecure_queue): %s (%s); anyone who reaches it can queue work for every "
+            "worker, read file names and stop the fleet. Set a password.",
+            problem,
+            redacted(url),
+        )
+    elif not has_password(url) and urlsplit(url).scheme != "unix":
+        log.warning(
+            "the job queue at %s has no password: any process on this box can queue work for its workers; "
+            "set one (requirepass) unless this box is yours alone",
+            redacted(url),
+        )

@@ -10,17 +10,24 @@ while its ``lease`` (the RQ run's id) is the job's; a late or repeated run finds
 nothing.
 
 Paths are kept relative to the box's folders (``state:processing/x.mp4``), so boxes that mount the
-shared folders in different places read them in their own terms.
+shared folders in different places read them in their own terms. Whoever can write to the Redis can
+write a record, so a record is believed only as far as it stays inside this box's folders: a path with
+``..``, an absolute one, one under no known folder or one that leaves its folder through a symlink
+makes the record :class:`UnsafeRecord`: left off every list, never acted on, and a run for it fails
+with the reason.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -32,10 +39,11 @@ from rq import Queue
 from ...events.model import Event, EventType, NewEvent
 from ...settings import ServiceSettings
 from ..jobs import KEPT_EVENTS, OUTBOX_CAP, Job, JobKind, JobState, LeaseLost, WorkerBeat
+from .runs import RUN_SERIALIZER, TASK, ApplianceRun
 
+log = logging.getLogger("appliance.queue")
 PREFIX = "appliance:"
 RQ_QUEUE = "appliance"
-TASK = "appliance.service.queue.rq_worker.run_job"
 RESULT_TTL_S = 3600  # a finished RQ run is kept this long (its job's record stays in ours)
 FAILURE_TTL_S = 7 * 86400  # a failed run, for the reconciler and for people looking into RQ
 WORKER_GONE_S = 60  # a worker not heard of for this long is left off the list
@@ -86,9 +94,27 @@ def connect(url: str) -> redis.Redis:
     )
 
 
+class UnsafeRecord(ValueError):
+    """A job record in Redis that this box will not act on (a path outside its folders, a name that is a path)."""
+
+
+def _inside(root: Path, rest: str, label: str) -> Path:
+    """``root / rest`` if it stays inside ``root``: relative, no ``..``, not out through a symlink."""
+    if rest == ".":
+        return root
+    relative = PurePosixPath(rest)
+    if not rest or "\0" in rest or relative.is_absolute() or ".." in relative.parts:
+        raise UnsafeRecord(f"path {label}:{rest!r} is not a plain path inside the {label} folder")
+    path = root / rest
+    real_root = os.path.realpath(root)
+    if os.path.commonpath([real_root, os.path.realpath(path)]) != real_root:
+        raise UnsafeRecord(f"path {label}:{rest!r} leads out of the {label} folder (through a symlink)")
+    return path
+
+
 @dataclass(frozen=True)
 class PathMap:
-    """Paths relative to this box's folders, and back."""
+    """Paths relative to this box's folders, and back (only back into those folders)."""
 
     roots: tuple[tuple[str, Path], ...]
 
@@ -106,17 +132,37 @@ class PathMap:
                 continue
         return path
 
-    def from_queue(self, value: str | None) -> str | None:
+    def from_queue(self, value: str | None, allowed: tuple[str, ...] | None = None) -> str | None:
+        """The path on this box; raises :class:`UnsafeRecord` unless it is inside one of its folders
+        (one of ``allowed``, by name, when given)."""
         if not value:
             return value
         name, sep, rest = value.partition(":")
-        for root_name, root in self.roots:
-            if sep and name == root_name:
-                return str(root / rest) if rest != "." else str(root)
-        return value
+        root = dict(self.roots).get(name) if sep and (allowed is None or name in allowed) else None
+        if root is None:
+            known = ", ".join(f"{n}:" for n, _ in self.roots if allowed is None or n in allowed)
+            raise UnsafeRecord(f"path {value[:200]!r} is not in {known}")
+        return str(_inside(root, rest, name))
 
 
-PATH_FIELDS = ("path", "source", "output")
+# where each path of a job record may be: footage in state/ (or left in the inbox), results in the outbox
+PATH_FIELDS = {"path": ("state", "inbox"), "source": ("inbox",), "output": ("outbox",)}
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _check_record(data: Any) -> None:
+    """The fields that become file names on this box: a hex digest, a name whose stem is a plain name."""
+    if not isinstance(data, dict):
+        raise UnsafeRecord("a job record that is not a JSON object")
+    if not isinstance(data.get("sha256"), str) or not SHA256.fullmatch(data["sha256"]):
+        raise UnsafeRecord(f"job record {data.get('id')!r}: sha256 {str(data.get('sha256'))[:80]!r} is not a digest")
+    name = data.get("name")
+    if not isinstance(name, str) or "\0" in name or Path(name).stem in ("", ".", ".."):
+        raise UnsafeRecord(f"job record {data.get('id')!r}: name {str(name)[:200]!r} is not a file name")
+    for number in ("id", "parent", "part"):
+        value = data.get(number)
+        if (value is not None or number == "id") and (not isinstance(value, int) or isinstance(value, bool)):
+            raise UnsafeRecord(f"job record {data.get('id')!r}: {number} {value!r} is not a number")
 
 
 class RedisJobStore:
@@ -127,8 +173,9 @@ class RedisJobStore:
         self.mapping = paths
         self.outbox_cap = outbox_cap
         self.r: Any = connect(url)  # Any: redis-py's return types are unions of sync and async ones
-        self.rq = Queue(RQ_QUEUE, connection=self.r)
+        self.rq = Queue(RQ_QUEUE, connection=self.r, job_class=ApplianceRun, serializer=RUN_SERIALIZER)
         self._totals: tuple[float, dict[str, float]] | None = None
+        self._refused: set[str] = set()  # records already said to be refused
 
     # -- records ----------------------------------------------------------------------------------
     @staticmethod
@@ -143,16 +190,34 @@ class RedisJobStore:
         return json.dumps(data)
 
     def _load(self, raw: bytes | str) -> Job:
-        data = json.loads(raw)
-        for name in PATH_FIELDS:
-            data[name] = self.mapping.from_queue(data[name])
-        return Job(**data)
+        """The job a record describes; raises :class:`UnsafeRecord` for one this box must not act on."""
+        try:
+            data = json.loads(raw)
+            _check_record(data)
+            for name, allowed in PATH_FIELDS.items():
+                data[name] = self.mapping.from_queue(data.get(name), allowed)
+            return Job(**data)
+        except UnsafeRecord:
+            raise
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise UnsafeRecord(f"a job record that is not one of this appliance's: {exc}") from None
+
+    def _load_or_skip(self, raw: bytes | str) -> Job | None:
+        """For lists: a record this box must not act on is left off, and said once."""
+        try:
+            return self._load(raw)
+        except UnsafeRecord as exc:
+            if str(exc) not in self._refused:
+                self._refused.add(str(exc))
+                log.error("job record in the queue refused (written by something other than the appliance?): %s", exc)
+            return None
 
     def _jobs(self, ids: Iterable[int | bytes]) -> list[Job]:
         keys = [self._key(int(i)) for i in ids]
         found: list[Job] = []
         for start in range(0, len(keys), 500):
-            found.extend(self._load(raw) for raw in self.r.mget(keys[start : start + 500]) if raw is not None)
+            loaded = (self._load_or_skip(raw) for raw in self.r.mget(keys[start : start + 500]) if raw is not None)
+            found.extend(job for job in loaded if job is not None)
         return found
 
     def _save(self, pipe: Any, job: Job, before: JobState | None) -> None:
@@ -404,7 +469,7 @@ class RedisJobStore:
 
     def get(self, job_id: int) -> Job | None:
         raw = self.r.get(self._key(job_id))
-        return None if raw is None else self._load(raw)
+        return None if raw is None else self._load_or_skip(raw)
 
     def recent(self, limit: int = 50, state: JobState | None = None) -> list[Job]:
         if state is not None:

@@ -5,6 +5,9 @@ forked work-horse would load them per job). A thread keeps the run's heartbeat g
 every :data:`HEARTBEAT_S`, so a box that dies is noticed within :data:`HEARTBEAT_S` +
 :data:`HEARTBEAT_GRACE_S` (RQ then moves the run to its failed registry, where the ingest box finds
 it). Stopping (the service's flag) is RQ's warm shutdown: the running job re-queues itself first.
+
+Runs are JSON and may only call :func:`run_job` (:mod:`.runs`): whoever can write to the Redis can
+queue a run, and must not be able to make a worker run anything else.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from rq.worker import WorkerStatus
 
 from ...common.box import box_name
 from ...settings import Settings
-from .redis import RQ_QUEUE, connect
+from .redis import RQ_QUEUE, UnsafeRecord, connect
+from .runs import RUN_SERIALIZER, ApplianceRun, RefusedRun
 
 if TYPE_CHECKING:
     from ..worker import Worker
@@ -38,7 +42,14 @@ def run_job(job_id: int, lease: str) -> str:
     """The RQ task: take the job if this run still holds it, then process it (any outcome is settled)."""
     if _worker is None:
         raise RuntimeError("run_job runs in an appliance worker process (appliance worker / serve)")
-    job = _worker.store.start(job_id, _worker.slot, box_name(), lease)
+    if not isinstance(job_id, int) or isinstance(job_id, bool) or not isinstance(lease, str):
+        raise RefusedRun(f"run_job takes a job id and a lease, not {job_id!r}, {lease!r}")
+    try:
+        job = _worker.store.start(job_id, _worker.slot, box_name(), lease)
+    except UnsafeRecord as exc:  # the run fails with the reason; the page hears of it
+        log.error("job %s refused: %s", job_id, exc)
+        _worker.store.event("refused", f"job {job_id} refused by {box_name()}: {exc}")
+        raise
     if job is None:
         return "stale run: the job was not waiting for it"
     _worker.process(job)
@@ -72,17 +83,24 @@ class ApplianceRqWorker(SimpleWorker):
         return int(self.job_monitoring_interval + HEARTBEAT_GRACE_S)
 
 
+def rq_worker_for(connection: redis.Redis, name: str) -> ApplianceRqWorker:
+    """RQ's worker as the appliance runs it: JSON runs, only the appliance's task (see :mod:`.runs`)."""
+    return ApplianceRqWorker(
+        [RQ_QUEUE],
+        connection=connection,
+        name=name,
+        job_class=ApplianceRun,
+        serializer=RUN_SERIALIZER,
+        job_monitoring_interval=HEARTBEAT_S,
+        maintenance_interval=MAINTENANCE_S,
+    )
+
+
 def work_from_queue(settings: Settings, worker: Worker) -> None:
     """Take runs from the fleet's queue until the worker's stop flag is set."""
     global _worker
     _worker = worker
-    rq_worker = ApplianceRqWorker(
-        [RQ_QUEUE],
-        connection=connect(settings.service.queue_url),
-        name=f"{box_name()}-{worker.slot}-{os.getpid()}",
-        job_monitoring_interval=HEARTBEAT_S,
-        maintenance_interval=MAINTENANCE_S,
-    )
+    rq_worker = rq_worker_for(connect(settings.service.queue_url), f"{box_name()}-{worker.slot}-{os.getpid()}")
 
     def stop_when_told() -> None:
         worker.stop.wait(float("inf"))
