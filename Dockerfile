@@ -7,6 +7,9 @@
 #   docker build -t face-appliance .
 #   docker run -d -p 127.0.0.1:8080:8080 -e APPLIANCE_TOKEN=... -v "$PWD/data:/data" face-appliance
 
+# The base image by tag. Where a registry can be reached, pin it by digest for a reproducible build:
+#   docker build --build-arg PYTHON_IMAGE=python:3.11-slim@sha256:<digest> .
+# with the digest from `docker buildx imagetools inspect python:3.11-slim` (or skopeo inspect).
 ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ${PYTHON_IMAGE} AS build

@@ -162,7 +162,8 @@ lap "amd64: the fleet from compose.fleet.yaml with podman-compose: Redis, the in
 # file's command runs the same way). The compose file is used as it is, from a copy of the folder it expects.
 PC_VENV=$W/podman-compose-venv
 [ -x "$PC_VENV/bin/podman-compose" ] || { python3 -m venv "$PC_VENV" && "$PC_VENV/bin/pip" install -q podman-compose; }
-printf 'FROM docker.io/library/python:3.11-slim\nRUN apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null && rm -rf /var/lib/apt/lists/*\nWORKDIR /data\nCMD ["redis-server"]\n' \
+# As in the real image, /data belongs to the user redis (compose.fleet.yaml runs it as that user, read-only).
+printf 'FROM docker.io/library/python:3.11-slim\nRUN apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null && rm -rf /var/lib/apt/lists/* && install -d -o redis -g redis /data\nWORKDIR /data\nCMD ["redis-server"]\n' \
   > "$W/Containerfile.redis"
 "${P[@]}" build -q --pull=never -t docker.io/library/redis:7-alpine -f "$W/Containerfile.redis" "$W" >/dev/null
 "${P[@]}" tag "$IMAGE" localhost/face-appliance:latest
@@ -195,6 +196,10 @@ jobs = json.load(sys.stdin)["jobs"]
 print("fleet:", ", ".join("%s by %s" % (j["name"], j["host"]) for j in jobs))
 assert len(jobs) == 4 and all(j["state"] == "done" for j in jobs), jobs
 assert len({j["host"] for j in jobs}) >= 2, "the work was not shared"'
+"${P[@]}" inspect --format '{{.Config.Env}}' fleet_worker_1 | grep -q APPLIANCE_TOKEN && fail "a worker container was given the token"
+[ "$("${P[@]}" inspect --format '{{.HostConfig.ReadonlyRootfs}} {{.Config.User}}' fleet_redis_1)" = "true redis" ] \
+  || fail "Redis does not run read-only as the user redis"
+"${P[@]}" inspect --format '{{json .Args}}' fleet_redis_1 | grep -q "$REDIS_PASSWORD" && fail "the Redis password is on a command line"
 (cd "$FLEET" && "${PC[@]}" down -v -t 15 >/dev/null 2>&1)
 unset REDIS_PASSWORD APPLIANCE_HOST_PORT
 
