@@ -2,7 +2,7 @@
 """Benchmark the pipeline against the original every-frame loop, the decoder, and the last release.
 
 Usage: python scripts/bench.py [--json FILE] [--backends tflite,tf] [--baseline REV] [--repeats 3]
-                               [--parts busy,sample,hour,held]
+                               [--parts busy,minute,sample,hour,held] [--release REV]
 
 A benchmark, not a test. Everything is measured in the same run, so the ratios hold on this noisy
 machine even when the absolute figures drift. Each measurement runs in a fresh process; wall times
@@ -16,6 +16,10 @@ exclude the Python imports (TensorFlow's ~4 s) and include loading the detector.
 - hour: an hour of still 1080p footage (a still minute written 60 times end to end, each copy starting
   with a fresh encoder like a camera's next file): scan on, decoding alone.
 - held: 5 minutes of people standing still after walking in: scan on and off, decoding alone.
+- minute: a continuous minute of people walking (the walk forwards and backwards, 1080p, CRF, 2 s
+  GOP): decoding alone, the reference (every analysed frame searched whole: scan off, no following),
+  the appliance, and the last release (``--release``, checked out in a worktree); detections, tracks,
+  people and where the time went (the manifest's ``stats.time_ms``).
 The clips are made in bench-out/ if missing (minutes), never committed.
 """
 
@@ -36,11 +40,13 @@ SHARED = REPO.parent / "shared" / "data"
 BUSY = SHARED / "videos" / "facenet_pytorch_video.mp4"
 OUT = REPO / "bench-out"
 BASELINE = "756d772"  # the release before the activity scan (OpenCV reader, every frame decoded)
+RELEASE = "3df2d49"  # the last release before following tracked faces (round 3's starting point)
 CLIPS = {
     "sample": ("cctv_sample.mp4", ["--seconds", "300"]),
     "still-minute": ("still_minute.mp4", ["--seconds", "60", "--walks", ""]),
     "hour": ("still_hour.mp4", ["--seconds", "60", "--walks", "", "--repeat", "60"]),
     "held": ("held_scene.mp4", ["--seconds", "300", "--walks", "", "--stay", "5:290"]),
+    "minute": ("busy_minute.mp4", ["--seconds", "60", "--walks", "", "--busy"]),
 }
 
 
@@ -98,15 +104,20 @@ def child_original(video: str) -> dict:
     }
 
 
-def child_extract(video: str, backend: str, scan: str, people: str = "on") -> dict:
-    sys.path.insert(0, str(REPO))
+def child_extract(
+    video: str, backend: str, scan: str, people: str = "on", follow: str = "on", tree: str = str(REPO)
+) -> dict:
+    """The appliance (of the checkout ``tree``: another release's, for comparison) on ``video``."""
+    sys.path.insert(0, tree)
     from appliance.pipeline.extract import Extractor
-    from appliance.settings import ExtractSettings, PeopleSettings, ScanSettings
+    from appliance.settings import ExtractSettings, MotionSettings, PeopleSettings, ScanSettings
 
     out = Path(tempfile.mkdtemp(prefix="extract-"))
     started = time.perf_counter()
+    motion = MotionSettings() if follow == "on" else MotionSettings(busy_full_every_s=0)
     extractor = Extractor(
         ExtractSettings(backend=backend),
+        motion=motion,
         scan=ScanSettings(enabled=scan == "on"),
         people=PeopleSettings(enabled=people == "on"),
     )
@@ -122,6 +133,9 @@ def child_extract(video: str, backend: str, scan: str, people: str = "on") -> di
         "frames_decoded": stats.frames_decoded,
         "frames_analysed": stats.frames_analysed,
         "searches": f"{stats.frames_full_detection}/{stats.frames_region_detection}/{stats.frames_skipped_still}",
+        "followed": getattr(stats, "frames_follow_detection", 0),
+        "detections": sum(t.detections for t in result.manifest.tracks),
+        "time_ms": getattr(stats, "time_ms", {}),
         "scan": stats.scan.model_dump() if stats.scan else None,
         "track_times": [(t.first_s, t.last_s) for t in result.manifest.tracks],
         "peak_rss_mb": round(_peak()),
@@ -263,6 +277,7 @@ def main() -> None:
     parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with ('' for none)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per side on the short clips (median)")
     parser.add_argument("--parts", default="busy,sample,hour,held,search")
+    parser.add_argument("--release", default=RELEASE, help="minute: the release to compare with ('' for none)")
     parser.add_argument("--skip-original", action="store_true", help="busy: leave out the original loop (slow)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -286,6 +301,8 @@ def main() -> None:
         print("busy footage ...", file=sys.stderr)
         report["busy"] = measure(sides, args.repeats)
         print_busy(report["busy"], args.repeats)
+    if "minute" in parts:
+        report["minute"] = bench_minute(backends, args.release, args.repeats)
     if "sample" in parts:
         path = str(clip("sample"))
         sides = {
@@ -345,6 +362,33 @@ def main() -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))
+
+
+def bench_minute(backends: list[str], release: str, repeats: int) -> dict[str, dict | None]:
+    path = str(clip("minute"))
+    sides: dict[str, tuple[str, ...]] = {
+        "decode only (PyAV)": ("decode", path, "pyav"),
+        "every frame searched (tflite)": ("extract", path, "tflite", "off", "on", "off"),
+    }
+    for backend in backends:
+        sides[f"appliance ({backend})"] = ("extract", path, backend, "on")
+    if release:
+        tree = str(baseline_worktree(release))
+        sides[f"release {release} (tflite)"] = ("extract", path, "tflite", "on", "on", "on", tree)
+    print("a busy minute ...", file=sys.stderr)
+    results = measure(sides, repeats)
+    title = f"A busy minute (busy_minute.mp4, 1080p H.264 CRF, 60 s of people walking; median of {repeats})"
+    print_table(title, results, "every frame searched (tflite)")
+    reference = results.get("every frame searched (tflite)") or {}
+    print(f"{'run':<32}{'detections':>11}{'of ref':>8}{'people':>8}{'full/follow':>13}  time (s) by step")
+    for name, run in results.items():
+        if run is None or "detections" not in run:
+            continue
+        share = f"{run['detections'] / reference['detections']:.0%}" if reference.get("detections") else "-"
+        searches = f"{run['searches'].split('/')[0]}/{run['followed']}"
+        steps = " ".join(f"{k} {v / 1000:.1f}" for k, v in run.get("time_ms", {}).items() if v >= 50)
+        print(f"{name:<32}{run['detections']:>11}{share:>8}{run['people']:>8}{searches:>13}  {steps}")
+    return results
 
 
 def print_busy(results: dict[str, dict | None], repeats: int) -> None:

@@ -16,6 +16,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from ..common.timing import step
 from . import boxes as bx
 
 # One helper thread per process resizes pyramid levels while PNet runs (see Cascade._stage_pnet);
@@ -197,7 +198,8 @@ class Cascade:
             # the levels are resized in a helper thread while PNet runs on the previous one: both
             # release the GIL, so on two cores the resizing (a quarter of a 1080p frame's time) is hidden
             for scale, batch in zip(scales, _RESIZER.map(level, scales), strict=True):
-                prob, reg = self.runner.pnet(batch)
+                with step("pnet"):
+                    prob, reg = self.runner.pnet(batch)
                 for j, i in enumerate(idx):
                     boxes, scores = bx.pnet_candidates(prob[j], reg[j], scale, s.thresholds[0])
                     if len(boxes):
@@ -221,7 +223,8 @@ class Cascade:
         if sum(counts) == 0:
             return proposals
         patches = np.concatenate([extract_patches(f, p, 24) for f, p in zip(frames, proposals, strict=True) if len(p)])
-        prob, offsets = self.runner.rnet(patches)
+        with step("rnet"):
+            prob, offsets = self.runner.rnet(patches)
         out, start = [], 0
         for boxes, n in zip(proposals, counts, strict=True):
             p, o = prob[start : start + n], offsets[start : start + n]
@@ -242,7 +245,8 @@ class Cascade:
         if sum(counts) == 0:
             return [[] for _ in frames]
         patches = np.concatenate([extract_patches(f, r, 48) for f, r in zip(frames, refined, strict=True) if len(r)])
-        prob, offsets, marks = self.runner.onet(patches)
+        with step("onet"):
+            prob, offsets, marks = self.runner.onet(patches)
         results: list[list[Face]] = []
         start = 0
         for frame, boxes, n in zip(frames, refined, counts, strict=True):

@@ -151,11 +151,20 @@ class Stats(Record):
     frames_analysed: int = Field(ge=0)
     frames_full_detection: int = Field(ge=0)
     frames_region_detection: int = Field(ge=0)
+    frames_follow_detection: int = Field(
+        0, ge=0, description="frames where only tracked faces were looked for, where predicted (motion everywhere)"
+    )
     frames_skipped_still: int = Field(ge=0)
     detections: int = Field(ge=0)
     wall_s: float = Field(ge=0)
     scan: ScanStats | None = None
     parts: int = Field(1, ge=1, description="parts a long recording was processed in (on any worker), then merged")
+    time_ms: dict[str, int] = Field(
+        default_factory=dict,
+        description="milliseconds per step: decode (its own thread), wait (for decoded frames), scan, motion, "
+        "detect_full, detect_regions, detect_follow (by where detection ran; each holds its share of pnet, rnet, "
+        "onet and enhance), track, people, write; nested, so not a sum of the wall time",
+    )
 
 
 class Manifest(Record):

@@ -20,11 +20,13 @@ import numpy as np
 
 from .. import __version__
 from ..common.hashing import sha256_file
+from ..common.timing import StepClock, step
 from ..detect import Detector, Face, remove_duplicates
 from ..output.manifest import Manifest, ScanStats, Stats
 from ..output.writer import ResultWriter
 from ..people.embed import FaceEmbedder
 from ..settings import ExtractSettings, MotionSettings, PeopleSettings, ScanSettings
+from . import follow
 from .crops import align_face, crop_face
 from .enhance import enhance_crop
 from .finder import FaceFinder
@@ -42,6 +44,7 @@ MIN_TRACK_DETECTIONS = 2  # in videos: a face seen in one analysed frame only is
 Region = tuple[int, int, int, int]
 
 
+TIME_PREFIX = "ms_"  # a part's time per step, among its counts
 PART_COUNTS = ("frames_decoded", "frames_read", "frames_analysed", "faces", "keyframes_checked", "enhanced_frames")
 
 
@@ -50,6 +53,7 @@ class SearchKind(str, Enum):
 
     FULL = "full"  # the whole frame
     REGIONS = "regions"  # only where it moved
+    FOLLOW = "follow"  # only where tracked faces are predicted (motion nearly everywhere)
     SKIPPED = "skipped"  # nowhere: nothing moved
 
 
@@ -71,6 +75,7 @@ class Progress:
     keyframes_checked: int = 0
     enhanced_frames: int = 0
     scan: ScanResult | None = field(default=None, repr=False)
+    clock: StepClock = field(default_factory=StepClock, repr=False)  # where the time went
 
     def counts(self) -> dict[str, int]:
         """What a part of a recording adds to the whole's statistics."""
@@ -78,6 +83,7 @@ class Progress:
             **{name: getattr(self, name) for name in PART_COUNTS},
             "wall_ms": int(self.elapsed_s * 1000),
             **{f"search_{kind.value}": n for kind, n in self.searches.items()},
+            **{f"{TIME_PREFIX}{name}": ms for name, ms in self.clock.milliseconds().items()},
         }
 
     def add_counts(self, counts: dict[str, int]) -> None:
@@ -85,6 +91,9 @@ class Progress:
             setattr(self, name, getattr(self, name) + counts.get(name, 0))
         for kind in SearchKind:
             self.searches[kind] += counts.get(f"search_{kind.value}", 0)
+        for key, ms in counts.items():
+            if key.startswith(TIME_PREFIX):
+                self.clock.add(key.removeprefix(TIME_PREFIX), ms / 1000)
 
     @property
     def fraction(self) -> float:
@@ -143,6 +152,7 @@ class Extractor:
         if detector is not None and detector.settings.min_face != s.min_face:
             self.detector = detector.with_min_face(s.min_face)
         self.finder = FaceFinder(self.detector, s.enhance, s.upscale)
+        self.follower = FaceFinder(self.detector.with_min_face(follow.MIN_FACE_PX), s.enhance)
 
     def run(
         self,
@@ -161,17 +171,23 @@ class Extractor:
         """
         started = time.monotonic()
         source = VideoSource(path, self.settings.max_frame_pixels)
-        with source, ResultWriter(out_root, stem or Path(path).stem) as writer:
-            digest = digest or sha256_file(path)
-            scanned = self._scan(source, scanned)
-            state = Progress(frames_total=source.info.frames, duration_s=source.info.duration_s, scan=scanned)
+        clock = StepClock()
+        with source, ResultWriter(out_root, stem or Path(path).stem) as writer, clock.current():
+            with step("hash"):
+                digest = digest or sha256_file(path)
+            with step("scan"):
+                scanned = self._scan(source, scanned)
+            state = Progress(
+                frames_total=source.info.frames, duration_s=source.info.duration_s, scan=scanned, clock=clock
+            )
             plan = scanned.plan if scanned is not None else None
             found = self._analyse(source, state, started, progress, cancel, plan, keep_all=self._all_crops(writer))
             min_hits = MIN_TRACK_DETECTIONS if state.frames_analysed > 1 else 1
             tracks = [t for t in found if t.detections >= min_hits]
             manifest = self._manifest(writer, tracks, source, digest, state, time.monotonic() - started)
-            writer.manifest(manifest)
-            output = writer.commit()
+            with step("write"):
+                writer.manifest(manifest)
+                output = writer.commit()
         return ExtractResult(output, len(tracks), manifest)
 
     def _all_crops(self, writer: ResultWriter) -> Callable[[str, np.ndarray], object] | None:
@@ -275,19 +291,29 @@ class Extractor:
         gate = MotionGate(min_face=self.settings.min_face) if self.motion.enabled and not source.info.is_image else None
         last_full = -1e9
         enhanced_before = self.finder.enhanced_frames
-        for frame in prefetch(source.frames(self.settings.fps, plan, window)):
+        clock = state.clock
+        for frame in clock.timed(
+            "wait", prefetch(clock.timed("decode", source.frames(self.settings.fps, plan, window)))
+        ):
             if cancel is not None and cancel.is_set():
                 raise Cancelled(str(source.path))
-            motion = gate.update(frame) if gate is not None else None
-            kind, faces, looked = self._search(
-                frame, motion, frame.time_s - last_full >= self._full_every(frame, tracker)
-            )
+            with step("motion"):
+                motion = gate.update(frame) if gate is not None else None
+            searching = time.perf_counter()
+            since_full = frame.time_s - last_full
+            followed = self._follow(frame, motion, tracker, since_full)
+            if followed is not None:
+                kind, faces, looked = followed
+            else:
+                kind, faces, looked = self._search(frame, motion, since_full >= self._full_every(frame, tracker))
+            clock.add(f"detect_{kind.value}", time.perf_counter() - searching)
             state.searches[kind] += 1
             state.keyframes_checked += frame.still
             if kind is SearchKind.FULL:
                 last_full = frame.time_s
             if kind is not SearchKind.SKIPPED:
-                self._track(tracker, frame, faces, looked, keep_all)
+                with step("track"):
+                    self._track(tracker, frame, faces, looked, keep_all)
             state.frames_decoded, state.frames_read = source.decoded, source.read
             state.frames_analysed += 1
             state.faces += len(faces)
@@ -307,6 +333,22 @@ class Extractor:
         if frame.still:
             return self.scan.refresh_s
         return self.motion.full_every_s if tracker.active else self.motion.refresh_s
+
+    def _follow(
+        self, frame: Frame, motion: MotionResult | None, tracker: Tracker, since_full_s: float
+    ) -> tuple[SearchKind, list[Face], list[Region] | None] | None:
+        """With motion nearly everywhere (not a change of the whole scene), people tracked and a full
+        pass less than ``busy_full_every_s`` ago: the tracked faces looked for where they are predicted,
+        not the whole frame searched. None: search as usual."""
+        if motion is None or not motion.full_frame or motion.scene_changed or frame.still:
+            return None
+        if since_full_s >= self.motion.busy_full_every_s:
+            return None
+        width, height = frame.size
+        regions = follow.patch_regions(tracker.active, frame.time_s, width, height)
+        if not regions:
+            return None
+        return SearchKind.FOLLOW, follow.find_in_patches(self.follower, frame.image, regions), regions
 
     def _search(
         self, frame: Frame, motion: MotionResult | None, due: bool
@@ -387,16 +429,22 @@ class Extractor:
                 frames_analysed=state.frames_analysed,
                 frames_full_detection=searches[SearchKind.FULL],
                 frames_region_detection=searches[SearchKind.REGIONS],
+                frames_follow_detection=searches[SearchKind.FOLLOW],
                 frames_skipped_still=searches[SearchKind.SKIPPED],
                 detections=state.faces,
                 wall_s=round(wall, 3),
                 scan=self._scan_stats(state),
                 parts=parts,
+                time_ms=state.clock.milliseconds(),
             ),
         )
 
     def _people(self, writer: ResultWriter, tracks: list[Track]) -> dict:
         """The tracks grouped into people (each track a person with people off), written, as manifest fields."""
+        with step("people"):
+            return self._group(writer, tracks)
+
+    def _group(self, writer: ResultWriter, tracks: list[Track]) -> dict:
         if self.people.enabled and tracks:
             if self._embedder is None:
                 self._embedder = FaceEmbedder()

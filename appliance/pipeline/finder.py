@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from ..common.timing import step
 from ..detect import Detector, Face, remove_duplicates
 from . import night_check
 from .enhance import EnhancedViews, views
@@ -52,16 +53,23 @@ class FaceFinder:
         found = self.detector.detect_batch(frames)
         enhanced = [(i, v) for i, frame in enumerate(frames) if (v := views(frame, self.enhance_mode)) is not None]
         if enhanced:
-            self.enhanced_frames += len(enhanced)
-            searched = self.night_search.detect_batch([view for _, v in enhanced for view in v.search])
-            start = 0
-            for i, v in enhanced:
-                candidates = [face for faces in searched[start : start + len(v.search)] for face in faces]
-                start += len(v.search)
-                found[i] = remove_duplicates(found[i] + self.confirmed(candidates, v))
+            with step("enhance"):
+                self._night(frames, found, enhanced)
         if self.upscale > 1:
             found = [[f.scaled(1 / self.upscale) for f in faces] for faces in found]
         return found
+
+    def _night(
+        self, frames: Sequence[np.ndarray], found: list[list[Face]], enhanced: list[tuple[int, EnhancedViews]]
+    ) -> None:
+        """Dark frames' enhanced views searched, their faces checked and merged into ``found``."""
+        self.enhanced_frames += len(enhanced)
+        searched = self.night_search.detect_batch([view for _, v in enhanced for view in v.search])
+        start = 0
+        for i, v in enhanced:
+            candidates = [face for faces in searched[start : start + len(v.search)] for face in faces]
+            start += len(v.search)
+            found[i] = remove_duplicates(found[i] + self.confirmed(candidates, v))
 
     def confirmed(self, candidates: list[Face], enhanced: EnhancedViews) -> list[Face]:
         """The candidates the night check keeps (all of them for views that need no check)."""

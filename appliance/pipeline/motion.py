@@ -39,6 +39,7 @@ class MotionResult:
     full_frame: bool  # detect on the whole frame (global change, or motion nearly everywhere)
     regions: list[tuple[int, int, int, int]] = field(default_factory=list)  # x1, y1, x2, y2, frame pixels
     changed_fraction: float = 0.0
+    scene_changed: bool = False  # the whole scene changed (lights, IR, camera moved): not people moving
 
 
 class MotionGate:
@@ -65,13 +66,13 @@ class MotionGate:
         small = self._small(frame)
         if self._background is None or self._background.shape != small.shape:
             self._background = small
-            return MotionResult(True, True, changed_fraction=1.0)
+            return MotionResult(True, True, changed_fraction=1.0, scene_changed=True)
         diff = cv2.absdiff(small, self._background)
         changed_mask = (diff > s.threshold).astype(np.uint8)
         changed = float(changed_mask.mean())
         if changed > s.global_change:
             self._background = small  # recalibrate: the whole scene changed
-            return MotionResult(True, True, changed_fraction=changed)
+            return MotionResult(True, True, changed_fraction=changed, scene_changed=True)
         cv2.accumulateWeighted(small, self._background, s.alpha)
         mask = cv2.dilate(changed_mask, self._kernel, iterations=DILATE_ITERATIONS)
         count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)

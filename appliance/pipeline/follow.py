@@ -1,0 +1,62 @@
+"""Following tracked faces: each one looked for where it is predicted to be, not over the whole frame.
+
+When people are in view the motion gate sees change nearly everywhere (bodies, shadows), and a
+full-frame search of a 1080p frame costs ~200 ms, most of it PNet over a pyramid whose first level
+is larger than the frame. But a tracked face's size and speed are known: a square a few face sizes
+wide around its predicted centre, resized so the face is about ``FACE_PX``, holds it, and the
+cascade on that small patch costs a few milliseconds (every patch is the same size, so all of a
+frame's patches go through each net in one call). New faces are found by the full-frame passes the
+pipeline keeps making at a set interval (``motion_busy_full_every_s``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from ..detect import Face, remove_duplicates
+from .finder import FaceFinder
+from .track import Track
+
+SPAN = 2.5  # a patch's side, in the tracked face's size: room for the face to move and grow
+FACE_PX = 48  # the tracked face's size in the patch
+PATCH_PX = int(SPAN * FACE_PX)  # 120: every patch is this square
+# the patch's detector looks for faces down to this size (a face may shrink to 0.6x between looks)
+MIN_FACE_PX = 0.6 * FACE_PX
+# a track last seen this long ago is not followed (its prediction is stale): the full pass finds it again
+MAX_AGE_S = 1.0
+
+Region = tuple[int, int, int, int]
+
+
+def patch_regions(tracks: Sequence[Track], time_s: float, width: int, height: int) -> list[Region]:
+    """The square around each recent track's predicted centre, in frame pixels, kept inside the frame."""
+    regions = []
+    for track in tracks:
+        if time_s - track.last.time_s > MAX_AGE_S:
+            continue
+        cx, cy = track.predicted_center(time_s)
+        side = int(round(min(max(SPAN * track.last.face.size, 12), width, height)))
+        x1 = int(round(min(max(cx - side / 2, 0), width - side)))
+        y1 = int(round(min(max(cy - side / 2, 0), height - side)))
+        regions.append((x1, y1, x1 + side, y1 + side))
+    return regions
+
+
+def find_in_patches(finder: FaceFinder, image: np.ndarray, regions: Sequence[Region]) -> list[Face]:
+    """Faces in each region of ``image``, each region resized to PATCH_PX (``finder`` looks for faces
+    of MIN_FACE_PX and up); in frame pixels, duplicates on overlaps removed."""
+    if not regions:
+        return []
+    patches = []
+    for x1, y1, x2, y2 in regions:
+        crop = image[y1:y2, x1:x2]
+        interpolation = cv2.INTER_AREA if crop.shape[0] > PATCH_PX else cv2.INTER_LINEAR
+        patches.append(cv2.resize(crop, (PATCH_PX, PATCH_PX), interpolation=interpolation))
+    found = []
+    for (x1, y1, x2, _), faces in zip(regions, finder.find_batch(patches), strict=True):
+        factor = (x2 - x1) / PATCH_PX
+        found += [face.scaled(factor).shifted(x1, y1) for face in faces]
+    return remove_duplicates(found)

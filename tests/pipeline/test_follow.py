@@ -1,0 +1,91 @@
+"""Following tracked faces, against the slow path it replaces: every analysed frame searched whole.
+
+The fast path can skip work (a new face waits for the next full pass), so it is held to what the
+full search finds on footage where people move from start to end: the busy clip at full size, and
+a frame's faces found again in their patches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from appliance.detect.boxes import iou_matrix
+from appliance.pipeline import follow
+from appliance.pipeline.extract import Extractor, ExtractResult
+from appliance.pipeline.finder import FaceFinder
+from appliance.pipeline.quality import score
+from appliance.pipeline.track import Sighting, Tracker
+from appliance.pipeline.video import VideoSource
+from appliance.settings import ExtractSettings, MotionSettings, ScanSettings
+
+pytestmark = pytest.mark.slow  # the busy clip at 1080p, twice
+
+
+@pytest.fixture(scope="module")
+def busy(videos, tflite_detector, tmp_path_factory) -> tuple[ExtractResult, ExtractResult]:
+    """The busy clip with following (the default) and with every analysed frame searched whole."""
+    out = tmp_path_factory.mktemp("follow")
+    runs = []
+    for every_s in (MotionSettings().busy_full_every_s, 0.0):
+        extractor = Extractor(
+            ExtractSettings(backend="tflite"),
+            detector=tflite_detector,
+            motion=MotionSettings(busy_full_every_s=every_s),
+            scan=ScanSettings(enabled=False),
+        )
+        runs.append(extractor.run(videos / "facenet_pytorch_video.mp4", out / f"every-{every_s}"))
+    return runs[0], runs[1]
+
+
+def detections(result: ExtractResult) -> int:
+    return sum(t.detections for t in result.manifest.tracks)
+
+
+def test_following_finds_what_searching_every_frame_finds(busy):
+    followed, searched = busy
+    stats = followed.manifest.stats
+    assert stats.frames_follow_detection >= stats.frames_analysed // 2  # the fast path did run ...
+    assert searched.manifest.stats.frames_follow_detection == 0
+    assert abs(followed.tracks - searched.tracks) <= max(1, 0.1 * searched.tracks)  # ... and lost no one
+    assert len(followed.manifest.people) == len(searched.manifest.people)
+    assert detections(followed) >= 0.9 * detections(searched)
+    assert stats.time_ms["detect_follow"] < stats.time_ms["detect_full"]  # the profile says where time went
+
+
+def test_a_frames_faces_are_found_again_in_their_patches(videos, tflite_detector):
+    """Each face of a frame, tracked, is found in its patch of the next analysed frame where it is."""
+    frames = list(VideoSource(videos / "facenet_pytorch_video.mp4").frames(5.0))[8:10]
+    finder = FaceFinder(tflite_detector)
+    tracker = Tracker()
+    first, second = (finder.find(frame.image) for frame in frames)
+    tracker.update(
+        [Sighting(frames[0].index, frames[0].time_s, f, score(f, frames[0].image)) for f in first], frames[0].time_s
+    )
+    width, height = frames[1].size
+    regions = follow.patch_regions(tracker.active, frames[1].time_s, width, height)
+    assert len(regions) == len(first) >= 3
+    for x1, y1, x2, y2 in regions:
+        assert 0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height and x2 - x1 == y2 - y1
+    patched = follow.find_in_patches(
+        FaceFinder(tflite_detector.with_min_face(follow.MIN_FACE_PX)), frames[1].image, regions
+    )
+    tracked = [
+        f
+        for f in second
+        if any(x1 <= f.box[0] + f.box[2] / 2 < x2 and y1 <= f.box[1] + f.box[3] / 2 < y2 for x1, y1, x2, y2 in regions)
+    ]
+    overlap = iou_matrix(np.array([f.xyxy for f in tracked]), np.array([f.xyxy for f in patched]))
+    assert (overlap.max(axis=1) >= 0.6).mean() >= 0.9, overlap.max(axis=1)  # the same faces, nearly the same boxes
+
+
+def test_stale_tracks_are_not_followed():
+    """A track not seen for longer than MAX_AGE_S has no patch: the next full pass finds it again."""
+    from appliance.detect import Face
+    from appliance.pipeline.quality import Quality
+
+    face = Face((100.0, 100.0, 40.0, 40.0), 0.99)
+    tracker = Tracker()
+    tracker.update([Sighting(0, 0.0, face, Quality(0.5, 0.5, 0.5, 0.5, 0.5))], 0.0)
+    assert len(follow.patch_regions(tracker.active, 0.2, 1920, 1080)) == 1
+    assert follow.patch_regions(tracker.active, follow.MAX_AGE_S + 0.1, 1920, 1080) == []
