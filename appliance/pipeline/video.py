@@ -33,6 +33,8 @@ import av
 import cv2
 import numpy as np
 
+from ..common.image_header import ImageHeaderError, image_size
+
 log = logging.getLogger("appliance.video")
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -180,8 +182,17 @@ class VideoSource:
         self.decoded = 0  # frames decoded so far
         self.read = 0  # packets read so far (every frame passes, decoded or not)
         if self.path.suffix.lower() in IMAGE_SUFFIXES:
+            # sized from its header first: a small file may ask the decoder for gigabytes
+            with open(self.path, "rb") as handle:
+                try:
+                    w, h = image_size(handle)
+                except ImageHeaderError as exc:
+                    raise InputError(f"{self.path.name}: {exc}") from None
+                _check_size(self.path, w, h, max_pixels)
+                handle.seek(0)
+                data = np.fromfile(handle, np.uint8)
             # read by Python, decoded from memory: OpenCV crashes on file names that are not UTF-8
-            self._image = cv2.imdecode(np.fromfile(self.path, np.uint8), cv2.IMREAD_COLOR)
+            self._image = cv2.imdecode(data, cv2.IMREAD_COLOR)
             if self._image is None:
                 raise InputError(f"{self.path.name}: not a readable image")
             h, w = self._image.shape[:2]

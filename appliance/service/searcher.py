@@ -16,16 +16,26 @@ from typing import Any
 
 import numpy as np
 
+from ..common.image_header import ImageHeaderError, image_size
 from ..settings import Settings
 
 log = logging.getLogger("appliance.search")
 ANSWER_TIMEOUT_S = 30.0
 MAX_PHOTO_BYTES = 8 << 20
 MAX_PHOTO_PIXELS = 40_000_000
+# the detector needs a few hundred bytes per pixel: larger photos are decoded at 1/2, 1/4 or 1/8 of
+# their size (JPEG scales while decoding); a face to search with is large in its photo anyway
+SEARCHED_PIXELS = 4_000_000
+SEARCHES_WAITING = 1  # behind the running one; each holds a web thread, so the rest stay for the page
+RETRY_AFTER_S = 10
 
 
 class SearchError(Exception):
     """A photo that cannot be searched with, or a search that could not run; the message says why."""
+
+
+class SearchBusy(SearchError):
+    """As many searches as may wait already do: this one is refused at once, to be tried again later."""
 
 
 @dataclass(frozen=True)
@@ -35,13 +45,36 @@ class PhotoFace:
     embedding: np.ndarray
 
 
+def check_photo(data: bytes) -> tuple[int, int]:
+    """Refuse, from its size and its header alone, a photo too large to decode: a 1 MB PNG may ask for 3 GB."""
+    if not data:
+        raise SearchError("the photo is empty")
+    if len(data) > MAX_PHOTO_BYTES:
+        raise SearchError(f"the photo is larger than {MAX_PHOTO_BYTES >> 20} MB")
+    try:
+        width, height = image_size(data)
+    except ImageHeaderError as exc:
+        raise SearchError(str(exc)) from None
+    if width * height > MAX_PHOTO_PIXELS:
+        raise SearchError(f"the photo is {width}x{height}: more than {MAX_PHOTO_PIXELS:,} pixels")
+    return width, height
+
+
+def reduction(width: int, height: int) -> int:
+    """1, 2, 4 or 8: the smallest scale-down that brings the photo to ``SEARCHED_PIXELS`` (or the most there is)."""
+    for factor in (1, 2, 4):
+        if (width // factor) * (height // factor) <= SEARCHED_PIXELS:
+            return factor
+    return 8
+
+
 def faces_in_photo(data: bytes, detector: Any, embedder: Any) -> list[PhotoFace]:
     """Every face of a photo (largest first) with its embedding; SearchError for what is not a photo."""
     import cv2
 
-    if len(data) > MAX_PHOTO_BYTES:
-        raise SearchError(f"the photo is larger than {MAX_PHOTO_BYTES >> 20} MB")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    factor = reduction(*check_photo(data))  # checked again here: this process decodes whatever it is sent
+    flags = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4}
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), flags.get(factor, cv2.IMREAD_REDUCED_COLOR_8))
     if image is None:
         raise SearchError("not a readable image (JPEG, PNG, BMP, WebP or TIFF)")
     if image.shape[0] * image.shape[1] > MAX_PHOTO_PIXELS:
@@ -50,7 +83,8 @@ def faces_in_photo(data: bytes, detector: Any, embedder: Any) -> list[PhotoFace]
     for face in sorted(detector.detect(image), key=lambda f: -f.size):
         embedding = embedder.embed_face(image, face)
         if embedding is not None:
-            found.append(PhotoFace(face.box, face.confidence, embedding))
+            box = tuple(v * factor for v in face.box)  # in the photo's own pixels
+            found.append(PhotoFace((box[0], box[1], box[2], box[3]), face.confidence, embedding))
     return found
 
 
@@ -81,12 +115,17 @@ def searcher_main(settings: Settings, conn: Connection) -> None:
 
 
 class Searcher:
-    """The page's handle on the search process (one search at a time)."""
+    """The page's handle on the search process: one search at a time, a few waiting, the rest refused.
+
+    A search waits in the web server's thread that asked for it; without a bound, a handful of
+    uploads would hold every thread and the health check would go unanswered.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._ctx = mp.get_context("spawn")
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the running search
+        self._slots = threading.BoundedSemaphore(1 + SEARCHES_WAITING)  # running or waiting
         self._process: Any = None
         self._conn: Connection | None = None
 
@@ -103,8 +142,16 @@ class Searcher:
         return here
 
     def faces(self, data: bytes) -> list[PhotoFace]:
-        if len(data) > MAX_PHOTO_BYTES:
-            raise SearchError(f"the photo is larger than {MAX_PHOTO_BYTES >> 20} MB")
+        """The photo's faces; SearchBusy at once when the search and its waiting line are taken."""
+        check_photo(data)
+        if not self._slots.acquire(blocking=False):
+            raise SearchBusy(f"busy: {1 + SEARCHES_WAITING} searches are running or waiting; try again shortly")
+        try:
+            return self._search(data)
+        finally:
+            self._slots.release()
+
+    def _search(self, data: bytes) -> list[PhotoFace]:
         with self._lock:
             conn = self._start()
             conn.send_bytes(data)

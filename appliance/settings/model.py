@@ -227,7 +227,12 @@ class ServiceSettings(Section):
     stall_timeout_s: float = Field(
         120.0, ge=5, description="a worker whose job makes no progress this long is stopped; the job counts an attempt"
     )
-    worker_memory_mb: int = Field(4096, ge=0, description="address-space limit of each worker process, in MB (0: none)")
+    worker_memory_mb: int = Field(
+        2816,
+        ge=0,
+        description="address-space limit of each worker process and of the search process, in MB (0: none); "
+        "keep it under the container's memory limit (compose: 3g), so a job that needs more fails with a reason",
+    )
     disk_full_retry_s: float = Field(
         30.0, gt=0, description="a job that found the disk full waits this long, doubling each time up to 20x"
     )

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 
 from ..people.index import PeopleIndex
-from ..service.searcher import SearchError
+from ..service.searcher import RETRY_AFTER_S, SearchBusy, SearchError
 from .auth import csrf_ok
 from .context import WebContext, context
 
@@ -154,9 +154,9 @@ def forget(person: int) -> Any:
 @bp.post("/people/search")
 def search_page() -> Any:
     ctx = context()
-    found, status = search(ctx, request.files.get("photo"))
+    found, status, headers = search(ctx, request.files.get("photo"))
     people = [card(p) for p in _index().people()]
-    return render_template("people.html", people=people, results=found), status
+    return render_template("people.html", people=people, results=found), status, headers
 
 
 # -- API ---------------------------------------------------------------------------------------------
@@ -176,24 +176,27 @@ def person_api(person: int) -> Any:
 
 @bp.post("/api/search")
 def search_api() -> Any:
-    found, status = search(context(), request.files.get("photo"))
-    return jsonify(found), status
+    found, status, headers = search(context(), request.files.get("photo"))
+    return jsonify(found), status, headers
 
 
-def search(ctx: WebContext, upload: Any) -> tuple[dict[str, Any], int]:
-    """Ranked matches for the largest face of an uploaded photo (the photo is read, never kept)."""
+def search(ctx: WebContext, upload: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Ranked matches for the largest face of an uploaded photo (the photo is read, never kept), the
+    status and headers: a busy search is refused at once with when to try again."""
     index = _index()
     if upload is None:
-        return {"error": "no photo: send it as the form field 'photo'"}, 400
+        return {"error": "no photo: send it as the form field 'photo'"}, 400, {}
     if ctx.service is None:
-        return {"error": "search runs in the appliance's service (appliance serve)"}, 503
+        return {"error": "search runs in the appliance's service (appliance serve)"}, 503, {}
     data = upload.read()
     try:
         faces = ctx.service.search_photo(data)
+    except SearchBusy as exc:
+        return {"error": str(exc)}, 503, {"Retry-After": str(RETRY_AFTER_S)}
     except SearchError as exc:
-        return {"error": str(exc)}, 422
+        return {"error": str(exc)}, 422, {}
     if not faces:
-        return {"error": "no face found in the photo", "faces": 0}, 422
+        return {"error": "no face found in the photo", "faces": 0}, 422, {}
     matches = index.search(faces[0].embedding, SEARCH_RESULTS)
     note = f"{len(faces)} faces in the photo: the largest was searched" if len(faces) > 1 else None
     return {
@@ -206,4 +209,4 @@ def search(ctx: WebContext, upload: Any) -> tuple[dict[str, Any], int]:
              "person_url": url_for("people.person_page", person=m.face["person"])}
             for m in matches
         ],
-    }, 200  # fmt: skip
+    }, 200, {}  # fmt: skip
