@@ -45,7 +45,6 @@ log = logging.getLogger("appliance.service")
 RETENTION_EVERY_S = 600.0
 SUPERVISE_EVERY_S = 1.0  # worker liveness, the watchdog and retention are checked this often
 STOP_GRACE_S = 7.0  # workers get this long to re-queue their job and exit (container stop: 10 s)
-HTTP_THREADS = 4
 HEALTH_EVERY_TICKS = 5  # the box's health is compared this many supervision ticks apart
 SECRET_KEY_BYTES = 32
 
@@ -143,9 +142,8 @@ class Service:
         return key
 
     def start(self) -> None:
-        from waitress import create_server
-
         from ..web import create_app
+        from ..web.server import create_server
 
         os.environ.pop(env_name("token"), None)  # read into the settings; workers inherit the environment
         self.recover()
@@ -154,7 +152,7 @@ class Service:
         self.dispatcher.start()
         app = create_app(self.settings, self.store, service=self)
         web = self.settings.web
-        self._server = create_server(app, host=web.host, port=web.port, threads=HTTP_THREADS, ident="appliance")
+        self._server = create_server(app, web)
         self.port = self._server.effective_port
         threading.Thread(target=self._server.run, name="http", daemon=True).start()
         log.info("status page on http://%s:%s/ (inbox %s, outbox %s)", web.host, self.port, self.inbox, self.outbox)

@@ -76,12 +76,6 @@ class MotionSettings(Section):
         3.0, gt=0, description="while people are tracked, a full-frame pass at least this often"
     )
     refresh_s: float = Field(30.0, gt=0, description="a full-frame pass at least this often, whatever moves")
-    busy_full_every_s: float = Field(
-        1.0,
-        ge=0,
-        description="with motion nearly everywhere and people tracked, a full-frame pass this often; between "
-        "passes tracked faces are looked for where predicted (0: every analysed frame searched whole)",
-    )
 
 
 class ScanSettings(Section):
@@ -327,7 +321,12 @@ class WebSettings(Section):
     tls_proxy: bool = Field(
         False,
         description="served behind a TLS reverse proxy on this box: `Secure` `__Host-` session cookie, "
-        "`X-Forwarded-Proto`/`-Host` trusted from one proxy",
+        "`X-Forwarded-For`/`-Host`/`-Proto` believed from `tls_proxy_address` only",
+    )
+    tls_proxy_address: str = Field(
+        "127.0.0.1",
+        description="the address the TLS proxy connects from (with `tls_proxy`); its last `X-Forwarded-For` "
+        "entry is the client, for sign-in limits and logs",
     )
 
     @field_validator("token", mode="before")
@@ -347,6 +346,15 @@ class WebSettings(Section):
                 'or `python3 -c "import secrets; print(secrets.token_urlsafe(24))"`'
             )
         return value
+
+    @field_validator("tls_proxy_address")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        """One IP address, as the proxy's connections come from it: a name or ``*`` would believe anyone."""
+        try:
+            return str(ipaddress.ip_address(value.strip().strip("[]")))
+        except ValueError:
+            raise ValueError("must be the IP address the proxy connects from, e.g. 127.0.0.1") from None
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

@@ -10,7 +10,6 @@ import secrets
 from typing import Protocol
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..people.index import PeopleIndex
 from ..service.jobs import JobStore
@@ -18,8 +17,10 @@ from ..service.layout import StateLayout
 from ..settings import Settings
 from . import api, auth, files, metrics, pages, people
 from .context import EXTENSION, ServiceView, WebContext
+from .sessions import SessionStore
 
 MAX_REQUEST_BYTES = 9 << 20  # a photo to search with is the largest thing posted (8 MB)
+SESSIONS_FILE = "sessions.sqlite"  # in the state folder, next to the key that signs the cookies
 
 
 class KeyedService(ServiceView, Protocol):
@@ -50,8 +51,6 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Strict",
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
-    if web.tls_proxy:  # one proxy on this box says which scheme and host the browser used
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     layout = StateLayout(settings.service.state_dir)
     app.extensions[EXTENSION] = WebContext(
         settings,
@@ -62,6 +61,7 @@ def create_app(
         auth.allowed_hosts(web.host, web.allowed_hosts),
         auth.LoginLimiter(),
         people_index(settings, service),
+        SessionStore(layout.root / SESSIONS_FILE),
     )
     for blueprint in (auth.bp, pages.bp, api.bp, files.bp, metrics.bp, people.bp):
         app.register_blueprint(blueprint)

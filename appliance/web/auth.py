@@ -4,7 +4,8 @@ and same-origin checks on every state change, sign-in with a rate limit, securit
 On loopback with no token set, requests from the box are trusted, but only under a loopback (or
 configured) host name, so that a web page on a rebinding domain cannot read the box through a
 browser on it. Off loopback every path but the health check and the sign-in page needs the token.
-A session stays valid only while the token it was signed in with is the configured one.
+A session stays valid only while the token it was signed in with is the configured one, and only
+until it signs out (the box keeps the live sessions: :mod:`appliance.web.sessions`).
 """
 
 from __future__ import annotations
@@ -84,8 +85,10 @@ def authenticated() -> bool:
         return is_loopback(ctx.settings.web.host)
     if bearer_ok():
         return True
-    signed = session.get("auth")
-    return isinstance(signed, str) and _same(signed, token_fingerprint(token))
+    signed, session_id = session.get("auth"), session.get("sid")
+    if not (isinstance(signed, str) and _same(signed, token_fingerprint(token)) and isinstance(session_id, str)):
+        return False
+    return ctx.sessions.alive(session_id)  # a copy of a signed-out cookie is refused here
 
 
 def csrf_token() -> str:
@@ -114,9 +117,24 @@ def _same_origin() -> bool:
     if origin == "null":  # an origin the browser will not name: only if it says the request is ours
         return fetch_site == "same-origin"
     parts = urlsplit(origin)
-    return parts.netloc.lower() == request.host.lower() or (
-        host_name(parts.netloc) in LOOPBACK_NAMES and host_name(request.host) in LOOPBACK_NAMES
+    return (
+        parts.netloc.lower() == request.host.lower()
+        or (host_name(parts.netloc) in LOOPBACK_NAMES and host_name(request.host) in LOOPBACK_NAMES)
+        or _proxied_name(origin)
     )
+
+
+def _proxied_name(origin: str) -> bool:
+    """Behind the TLS proxy, ``https://<an allowed_hosts name>`` is the page's own origin, even when the
+    proxy rewrote ``Host`` and sent no ``X-Forwarded-Host`` (nginx's default)."""
+    web = context().settings.web
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        return False
+    names = {name.strip("[]").lower() for name in web.allowed_hosts}
+    return web.tls_proxy and parts.scheme == "https" and port is None and host_name(parts.netloc) in names
 
 
 @bp.before_app_request
@@ -194,6 +212,7 @@ def login_post() -> Any:
     if token and _same(request.form.get("token", ""), token):
         session.clear()
         session["auth"] = token_fingerprint(token)
+        session["sid"] = ctx.sessions.begin()
         return redirect(safe_next(request.args.get("next")))
     ctx.login_limiter.failed(address)
     log.warning("failed sign-in from %s", address)
@@ -204,5 +223,8 @@ def login_post() -> Any:
 def logout() -> Any:
     if not csrf_ok():
         abort(403)
+    session_id = session.get("sid")
+    if isinstance(session_id, str):
+        context().sessions.end(session_id)  # the box forgets it: copies of the cookie die too
     session.clear()
     return redirect(url_for("auth.login"))

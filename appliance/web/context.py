@@ -16,6 +16,7 @@ from ..service.jobs import JobStore
 from ..service.layout import StateLayout
 from ..service.searcher import PhotoFace
 from ..settings import Settings
+from .sessions import SessionStore
 
 
 class ServiceView(Protocol):
@@ -36,6 +37,7 @@ class WebContext:
     allowed_hosts: frozenset[str] | None  # None: any
     login_limiter: Any
     people: PeopleIndex | None  # None: the people feature is off
+    sessions: SessionStore
 
     @property
     def outbox(self) -> Path:

@@ -5,9 +5,12 @@ Issue #12, items 1, 6, 7, 10, 11.
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import logging
 import os
 import re
+import threading
 
 import pytest
 
@@ -200,3 +203,104 @@ def test_result_files_are_sandboxed(loopback):
     response = loopback.get("/files/walk/tracks/track-0001.jpg")
     assert response.status_code == 200 and response.mimetype == "image/jpeg"
     assert response.headers["Content-Security-Policy"] == "sandbox"
+
+
+# -- issue 23: the page behind a TLS proxy, sign-out ----------------------------------------------------
+class Served:
+    """The page on a real waitress server, made as ``appliance serve`` makes it."""
+
+    def __init__(self, settings) -> None:
+        from appliance.service.queue.sqlite import SqliteJobStore
+        from appliance.web.server import create_server
+
+        store = SqliteJobStore(settings.service.state_dir / "jobs.sqlite")
+        self.server = create_server(create_app(settings, store), settings.web, threads=2)
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        with contextlib.suppress(OSError):  # its sockets closed under it by close()
+            self.server.run()
+
+    def close(self) -> None:
+        self.server.close()
+
+    def request(self, method: str, path: str, body: str = "", headers=None, source: str = "127.0.0.1"):
+        """One request from ``source`` (a loopback address): the status, headers and body."""
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.server.effective_port, timeout=10, source_address=(source, 0)
+        )
+        try:
+            form = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+            connection.request(method, path, body=body or None, headers={**form, **(headers or {})})
+            response = connection.getresponse()
+            return response.status, response.headers, response.read().decode()
+        finally:
+            connection.close()
+
+    def login(self, token: str, client: str, source: str = "127.0.0.1") -> int:
+        return self.request("POST", "/login", f"token={token}", {"X-Forwarded-For": client}, source)[0]
+
+
+@pytest.fixture
+def proxied(populated):
+    """Behind a TLS proxy on 127.0.0.1 (the default address), with a token and the name the proxy serves."""
+    settings = settings_for(populated.data, port=0, token=TOKEN, tls_proxy=True, allowed_hosts="faces.site.lan")
+    served = Served(settings)
+    yield served
+    served.close()
+
+
+def test_behind_the_proxy_wrong_tokens_lock_out_only_their_own_client(proxied, caplog):
+    caplog.set_level(logging.WARNING)
+    codes = [proxied.login(f"guess-{n}", "203.0.113.7") for n in range(6)]
+    assert codes[-1] == 429, codes
+    assert proxied.login(TOKEN, "203.0.113.8") == 302  # another client signs in
+    assert proxied.login(TOKEN, "203.0.113.7") == 429  # the guesser does not, even with the token
+    assert any("failed sign-in from 203.0.113.7" in r.getMessage() for r in caplog.records)
+
+
+def test_forwarded_headers_from_anyone_but_the_proxy_are_not_believed(populated):
+    settings = settings_for(populated.data, port=0, token=TOKEN, tls_proxy=True, tls_proxy_address="127.0.0.2")
+    served = Served(settings)
+    try:  # 127.0.0.1 is not the proxy: each guess names another client, all are the one address they come from
+        codes = [served.login(f"guess-{n}", f"203.0.113.{n}") for n in range(6)]
+        assert codes[-1] == 429, codes
+        assert served.login(TOKEN, "198.51.100.1") == 429
+        assert served.login(TOKEN, "198.51.100.1", source="127.0.0.2") == 302  # the proxy is believed
+    finally:
+        served.close()
+
+
+def test_behind_the_proxy_posts_from_the_page_are_accepted_as_the_browser_sent_them(proxied):
+    status, _, _ = proxied.request(
+        "POST", "/login", f"token={TOKEN}", {"Host": "127.0.0.1:8080", "X-Forwarded-Host": "faces.site.lan",
+                                              "X-Forwarded-Proto": "https", "Origin": "https://faces.site.lan"}
+    )  # fmt: skip
+    assert status == 302
+    forged = {"Host": "127.0.0.1:8080", "X-Forwarded-Host": "evil.example"}
+    assert proxied.request("GET", "/healthz", headers=forged)[0] == 400  # the forwarded name is the one checked
+    status, _, _ = proxied.request(  # nginx's default: Host rewritten, no X-Forwarded-Host
+        "POST", "/login", f"token={TOKEN}", {"Host": "127.0.0.1:8080", "Origin": "https://faces.site.lan"}
+    )
+    assert status == 302
+    status, _, _ = proxied.request(
+        "POST", "/login", f"token={TOKEN}", {"Host": "127.0.0.1:8080", "Origin": "https://evil.example"}
+    )
+    assert status == 403
+
+
+def test_a_cookie_copied_before_sign_out_is_refused_after_it(populated):
+    served = Served(settings_for(populated.data, port=0, token=TOKEN))
+    try:
+        status, headers, _ = served.request("POST", "/login", f"token={TOKEN}")
+        assert status == 302
+        cookie = {"Cookie": headers["Set-Cookie"].split(";")[0]}  # the copy
+        assert served.request("GET", "/api/jobs", headers=cookie)[0] == 200
+        _, headers, page = served.request("GET", f"/jobs/{populated.done.id}", headers=cookie)
+        csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', page).group(1)
+        with_csrf = {"Cookie": headers["Set-Cookie"].split(";")[0]}
+        assert served.request("POST", "/logout", f"csrf={csrf}", with_csrf)[0] == 302
+        assert served.request("GET", "/api/jobs", headers=cookie)[0] == 401
+        assert served.request("GET", "/", headers=cookie)[0] == 302  # to the sign-in page
+    finally:
+        served.close()
