@@ -76,6 +76,12 @@ class MotionSettings(Section):
         3.0, gt=0, description="while people are tracked, a full-frame pass at least this often"
     )
     refresh_s: float = Field(30.0, gt=0, description="a full-frame pass at least this often, whatever moves")
+    busy_full_every_s: float = Field(
+        1.0,
+        ge=0,
+        description="with motion nearly everywhere and people tracked, a full-frame pass this often; between "
+        "passes tracked faces are looked for where predicted (0: every analysed frame searched whole)",
+    )
 
 
 class ScanSettings(Section):
