@@ -161,9 +161,10 @@ class Stats(Record):
     parts: int = Field(1, ge=1, description="parts a long recording was processed in (on any worker), then merged")
     time_ms: dict[str, int] = Field(
         default_factory=dict,
-        description="milliseconds per step: decode (its own thread), wait (for decoded frames), scan, motion, "
-        "detect_full, detect_regions, detect_follow (by where detection ran; each holds its share of pnet, rnet, "
-        "onet and enhance), track, people, write; nested, so not a sum of the wall time",
+        description="milliseconds per step: in the decoding thread decode, motion and picture (colour "
+        "conversion); in the main one wait (for decoded frames), hash, scan, detect_full, detect_regions, "
+        "detect_follow (by where detection ran; each holds its share of pnet, rnet, onet and enhance), track, "
+        "people, write; nested and in two threads, so not a sum of the wall time",
     )
 
 

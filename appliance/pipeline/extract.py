@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -292,13 +292,10 @@ class Extractor:
         last_full = -1e9
         enhanced_before = self.finder.enhanced_frames
         clock = state.clock
-        for frame in clock.timed(
-            "wait", prefetch(clock.timed("decode", source.frames(self.settings.fps, plan, window)))
-        ):
+        decoded = clock.timed("decode", source.frames(self.settings.fps, plan, window))
+        for frame, motion in clock.timed("wait", prefetch(_gated(decoded, gate, clock))):
             if cancel is not None and cancel.is_set():
                 raise Cancelled(str(source.path))
-            with step("motion"):
-                motion = gate.update(frame) if gate is not None else None
             searching = time.perf_counter()
             since_full = frame.time_s - last_full
             followed = self._follow(frame, motion, tracker, since_full)
@@ -475,3 +472,20 @@ class Extractor:
             keyframes_checked=state.keyframes_checked,
             still_checks=found.still_checks,
         )
+
+
+def _gated(
+    frames: Iterable[Frame], gate: MotionGate | None, clock: StepClock
+) -> Iterator[tuple[Frame, MotionResult | None]]:
+    """Each frame with what the motion gate says of it, and its full picture made where detection will
+    look at it. Runs in the decoding thread (:func:`prefetch`), so on two cores the gate and the
+    picture's colour conversion overlap the previous frame's detection instead of following it."""
+    for frame in frames:
+        started = time.perf_counter()
+        motion = gate.update(frame) if gate is not None else None
+        clock.add("motion", time.perf_counter() - started)
+        if motion is None or motion.moving:
+            started = time.perf_counter()
+            frame.image  # noqa: B018 - made here, cached on the frame
+            clock.add("picture", time.perf_counter() - started)
+        yield frame, motion
