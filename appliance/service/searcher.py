@@ -1,8 +1,10 @@
 """Faces in an uploaded photo, found and embedded in a process of their own: the page never runs a net.
 
 The search process starts on the first search and stays (it holds a detector and the recogniser),
-boxed like a worker: no token, an address-space limit. It reads the photo itself, so a crafted
-image can at worst take that process down; the page answers with the reason either way.
+boxed like a worker: it is given the workers' settings (no token, no events' credentials), starts
+with none of them in its environment, cannot read the page's process through ``/proc``, and has an
+address-space limit. It reads the photo itself, so a crafted image can at worst take that process
+down; the page answers with the reason either way.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from ..common.image_header import ImageHeaderError, image_size
 from ..settings import Settings
+from .pool import shield_from_workers, worker_settings
 
 log = logging.getLogger("appliance.search")
 ANSWER_TIMEOUT_S = 30.0
@@ -122,7 +125,7 @@ class Searcher:
     """
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        self.settings = worker_settings(settings)  # what the search process is given: no secret
         self._ctx = mp.get_context("spawn")
         self._lock = threading.Lock()  # the running search
         self._slots = threading.BoundedSemaphore(1 + SEARCHES_WAITING)  # running or waiting
@@ -132,6 +135,7 @@ class Searcher:
     def _start(self) -> Connection:
         if self._process is not None and self._process.is_alive() and self._conn is not None:
             return self._conn
+        shield_from_workers()  # the process inherits the environment: the secrets leave it first
         here, there = self._ctx.Pipe()
         self._process = self._ctx.Process(
             target=searcher_main, args=(self.settings, there), name="appliance-search", daemon=True

@@ -33,7 +33,7 @@ from .ingest import Ingest, recover_received
 from .jobs import JobState, JobStore
 from .layout import StateLayout
 from .notify import index_pending
-from .pool import WorkerPool, worker_settings
+from .pool import WorkerPool
 from .queue import open_store
 from .queue.redis import RedisJobStore
 from .recovery import Recovery
@@ -61,7 +61,7 @@ class Service:
         self.store: JobStore = open_store(settings, self.layout)
         people = settings.people
         self.people = PeopleIndex(self.layout.people_database, people.threshold) if people.enabled else None
-        self.searcher = Searcher(worker_settings(settings)) if people.enabled else None
+        self.searcher = Searcher(settings) if people.enabled else None
         self.recovery = Recovery(self.store, self.layout, self.outbox, self.people, settings.events)
         self.ingest = Ingest(self.inbox, self.layout, self.store)
         self.pool = WorkerPool(settings, self.store, self.recovery)
