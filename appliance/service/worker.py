@@ -4,6 +4,13 @@ A worker runs what comes from outside (FFmpeg on whatever was copied in), so it 
 no token in its settings or environment, an address-space limit, a CPU-time budget per job in
 proportion to the footage, and the service's watchdog, which stops it if its job makes no progress.
 A full disk puts the job back to wait (with back-off); the footage stays in ``processing/``.
+
+A result is built in a hidden folder of the outbox and published only if the footage is still as it
+was taken: the same size as when it was hashed, and the same size and mtime as when the job began.
+A writer that paused longer than ``settle_s`` where the open-for-writing check cannot see it (a
+file of another user without ``CAP_LEASE``, a network share) goes on writing to the taken file (a
+hard link is the same inode): such a job fails with that reason and the footage, whole once its
+writer is done, waits in ``failed/``; no result of half a file is published.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import os
 import resource
 import shutil
 import signal
+import tempfile
 import threading
 import time
 import traceback
@@ -28,6 +36,8 @@ import numpy as np
 
 from ..common.box import box_name, name_box
 from ..common.logs import setup_logging
+from ..common.paths import fsync_dir
+from ..output.writer import PARTIAL_PREFIX, _locked
 from ..people.index import PeopleIndex
 from ..pipeline.extract import Cancelled, Extractor, Progress
 from ..pipeline.parts import PART_FILE
@@ -136,6 +146,40 @@ def _stop_with_parent(stop: StopFlag) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+class FootageChanged(Exception):
+    """The footage changed after it was taken: its writer was not done. Nothing is published."""
+
+
+def check_unchanged(job: Job, path: Path, size: int, began: os.stat_result | None = None) -> os.stat_result:
+    """The footage's stat, if it is still ``size`` bytes (and, given ``began``, of the same inode and mtime)."""
+    now = os.stat(path)
+    same = now.st_size == size
+    if began is not None:
+        same = same and (now.st_ino, now.st_mtime_ns) == (began.st_ino, began.st_mtime_ns)
+    if not same:
+        raise FootageChanged(
+            f"{job.name} changed after it was taken from the inbox ({size:,} bytes when hashed, {now.st_size:,} "
+            "now, or written to since the job began): its writer was not done. No result was published; the "
+            "file stays in failed/, where the rest of its writes land too: put it back in the inbox once it is "
+            "complete"
+        )
+    return now
+
+
+def publish(staged: Path, outbox: Path) -> Path:
+    """Move a result folder built in a hidden folder of the outbox to ``<name>`` (``-2``, ``-3``... if taken),
+    under the outbox's lock, as :class:`~appliance.output.writer.ResultWriter` publishes."""
+    with _locked(outbox):
+        n = 1
+        while True:
+            target = outbox / (staged.name if n == 1 else f"{staged.name}-{n}")
+            if not target.exists():
+                os.rename(staged, target)
+                fsync_dir(outbox)
+                return target
+            n += 1
+
+
 class StorageLost(Exception):
     """This box cannot see the shared folders (an NFS/SMB mount gone): its jobs go to other workers."""
 
@@ -215,7 +259,7 @@ class Worker:
             self._storage_lost(job, str(exc))
         except LeaseLost as exc:
             log.warning("job %d: %s; its result is left to the run that holds it", job.id, exc)
-        except InputError as exc:
+        except (InputError, FootageChanged) as exc:
             self._fail(job, path, str(exc))
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
@@ -230,7 +274,18 @@ class Worker:
             self.layout.preview(job.id).unlink(missing_ok=True)
 
     # -- the three kinds of job --------------------------------------------------------------------
+    @contextmanager
+    def _staging(self, job: Job) -> Iterator[Path]:
+        """A hidden folder of the outbox to build a result in (removed after; at start-up if the box died)."""
+        prefix = f"{PARTIAL_PREFIX}{box_name()}-job{job.id}-"
+        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=self.settings.outbox_dir))
+        try:
+            yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
     def _recording(self, job: Job, path: Path, started: float) -> None:
+        began = check_unchanged(job, path, job.size)
         plan = self.extractor.plan(path, self.settings.split_s)
         if plan.split:
             work = self.layout.work(job.id, job.sha256)
@@ -238,19 +293,23 @@ class Worker:
             self.store.split(job.id, len(plan.parts), plan.reason)
             log.info("job %d: %s: %s", job.id, job.name, plan.reason)
             return
-        result = self.extractor.run(
-            path,
-            self.settings.outbox_dir,
-            self._reporter(job, started),
-            self.stop,
-            Path(job.name).stem,
-            job.sha256,
-            scanned=plan.scan,
-        )
-        self._done(job, path, result.output, result.tracks, result.manifest.stats.frames_analysed, started)
+        with self._staging(job) as staging:
+            result = self.extractor.run(
+                path,
+                staging,
+                self._reporter(job, started),
+                self.stop,
+                Path(job.name).stem,
+                job.sha256,
+                scanned=plan.scan,
+            )
+            check_unchanged(job, path, job.size, began)
+            output = publish(result.output, self.settings.outbox_dir)
+        self._done(job, path, output, result.tracks, result.manifest.stats.frames_analysed, started)
 
     def _part(self, job: Job, path: Path, started: float) -> None:
         parent = self._parent(job)
+        check_unchanged(parent, path, parent.size)
         work = self.layout.work(parent.id, parent.sha256)
         plan = read_plan(work)
         folder = self.extractor.run_part(path, plan, job.part or 1, work, self._reporter(job, started), self.stop)
@@ -267,11 +326,15 @@ class Worker:
         output = published_output(self.store, self.settings.outbox_dir, parent.sha256)
         tracks = 0
         if output is None:
+            began = check_unchanged(parent, path, parent.size)
             folders = [work / f"part-{n:03d}" for n in range(1, parent.parts + 1)]
-            result = self.extractor.merge(
-                path, read_plan(work), folders, self.settings.outbox_dir, Path(parent.name).stem, parent.sha256
-            )
-            output, tracks = result.output, result.tracks
+            with self._staging(job) as staging:
+                result = self.extractor.merge(
+                    path, read_plan(work), folders, staging, Path(parent.name).stem, parent.sha256
+                )
+                check_unchanged(parent, path, parent.size, began)
+                output = publish(result.output, self.settings.outbox_dir)
+            tracks = result.tracks
         self._done(parent, path, output, tracks, 0, started)
         self.store.finish(job.id, str(path), str(output), 0, lease=job.lease)
         shutil.rmtree(work, ignore_errors=True)
