@@ -155,7 +155,10 @@ def active_gops(gops: list[Gop], signal: str) -> np.ndarray:
     if signal == "qp":
         qp = np.array([g.qp if g.qp is not None else np.nan for g in gops])
         qp = np.where(np.isnan(qp), np.nanmedian(qp), qp)
-        return qp - local_baseline(qp) > QP_RISE
+        # against the GOPs around it, and against the file's own still level: a busy minute is its own
+        # neighbours' baseline, and only its edges would rise above it
+        baseline = np.minimum(local_baseline(qp), np.quantile(qp, BASELINE_QUANTILE))
+        return qp - baseline > QP_RISE
     rates = np.array([g.inter_rate for g in gops])
     totals = np.array([(g.key_bytes + g.inter_bytes) / g.duration_s for g in gops])
     mean_rate = float(totals.mean())
@@ -219,18 +222,31 @@ def scan(source: VideoSource, keyframe_every_s: float) -> ScanResult:
         return _whole(f"activity over most of the file ({active_s / duration:.0%})", gops, frames, duration,
                       active_s, len(ranges))  # fmt: skip
     checks = still_pairs(gops, ranges)
-    compared, moved = confirm_still(source, checks)
-    if moved is not None:
-        reason = (f"motion the {SIGNAL_NAMES[signal]} did not show (keyframes at {moved[0]:.1f} s and "
-                  f"{moved[1]:.1f} s differ)")  # fmt: skip
-        log.info("%s: %s; decoding everything", source.path.name, reason)
-        return replace(_whole(reason, gops, frames, duration), signal=signal, still_checks=compared)
+    doubt, compared = _doubt(source, checks, signal)
+    if doubt is not None:
+        log.info("%s: %s; decoding everything", source.path.name, doubt)
+        return replace(_whole(doubt, gops, frames, duration), signal=signal, still_checks=compared)
     plan = DecodePlan(tuple(ranges), keyframe_every_s)
     keys = tuple(g.start_s for g in gops)
     return ScanResult(plan, None, signal, len(gops), frames, duration, active_s, len(ranges), keys, compared)
 
 
 SIGNAL_NAMES = {"bytes": "inter-frame bytes", "qp": "slice quantiser"}
+
+
+def _doubt(source: VideoSource, checks: list[tuple[float, float]], signal: str) -> tuple[str | None, int]:
+    """Why the scan's plan is not to be trusted (None: it is), and how many check pairs were compared.
+    Checks that could not be made are doubt too: a plan is trusted on pictures, not on their absence."""
+    try:
+        compared, moved = confirm_still(source, checks)
+    except Exception as exc:  # a damaged stream the decoder may still read whole
+        return f"the still checks failed ({type(exc).__name__})", 0
+    if moved is not None:
+        return (f"motion the {SIGNAL_NAMES[signal]} did not show (keyframes at {moved[0]:.1f} s and "
+                f"{moved[1]:.1f} s differ)", compared)  # fmt: skip
+    if compared < len(checks) / 2:
+        return f"only {compared} of {len(checks)} still checks could be decoded", compared
+    return None, compared
 
 
 def still_pairs(gops: list[Gop], ranges: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -245,8 +261,28 @@ def still_pairs(gops: list[Gop], ranges: list[tuple[float, float]]) -> list[tupl
     wanted = min(max(round(still_s / STILL_CHECK_EVERY_S), MIN_STILL_CHECKS), MAX_STILL_CHECKS)
     if len(candidates) <= wanted:
         return candidates
-    picks = np.linspace(0, len(candidates) - 1, wanted).round().astype(int)
-    return [candidates[i] for i in sorted(set(picks.tolist()))]
+    # the middle of every still stretch first (a busy stretch whose signal rose only at its edges
+    # leaves a still stretch between two active ones), then evenly over the file
+    middles = [run[len(run) // 2] for run in _runs(candidates)]
+    limit = max(wanted, min(len(middles), MAX_STILL_CHECKS))
+    chosen = middles[:limit]
+    for i in np.linspace(0, len(candidates) - 1, wanted).round().astype(int).tolist():
+        if len(chosen) >= limit:
+            break
+        if candidates[i] not in chosen:
+            chosen.append(candidates[i])
+    return sorted(chosen)
+
+
+def _runs(pairs: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    """Consecutive pairs (each starting where the last ended) grouped: the still stretches."""
+    runs: list[list[tuple[float, float]]] = []
+    for pair in pairs:
+        if runs and abs(runs[-1][-1][1] - pair[0]) < 1e-6:
+            runs[-1].append(pair)
+        else:
+            runs.append([pair])
+    return runs
 
 
 def confirm_still(source: VideoSource, pairs: list[tuple[float, float]]) -> tuple[int, tuple[float, float] | None]:

@@ -269,34 +269,43 @@ class VideoSource:
         """The keyframes that start at ``times`` (seconds, as the scan found them), each decoded alone.
 
         A file with timestamps is sought to each one (a few packets read); a raw stream is read once
-        from the start. A keyframe that cannot be found or decoded is left out."""
+        from the start. A keyframe that cannot be found or decoded is left out; an error reading the
+        file is raised (the caller decides what not finding them means)."""
         if self._image is not None or not times:
             return
         wanted = sorted(times)
         with self._open() as container:
             stream = container.streams.video[0]
             decoder = _keyframe_decoder(stream.codec_context)
+            found: Iterator[tuple[float, Any]]
             if self.seekable:
-                for time_s in wanted:
-                    packet = _keyframe_at(container, stream, time_s)
-                    if packet is not None:
-                        yield from _decode_alone(decoder, packet, time_s, self.info.fps)
-                return
-            for time_s, packet in _keyframes_in_order(container, stream, wanted, self.info.fps):
-                yield from _decode_alone(decoder, packet, time_s, self.info.fps)
+                found = ((t, _keyframe_at(container, stream, t)) for t in wanted)
+            else:
+                found = _keyframes_in_order(container, stream, wanted, self.info.fps)
+            for time_s, packet in found:
+                if packet is None:
+                    continue
+                for frame in _decode_alone(decoder, packet, time_s, self.info.fps):
+                    self.decoded += 1
+                    yield frame
 
     # -- frames -------------------------------------------------------------------------------
     def frames(
-        self, rate: float | None = 5.0, plan: DecodePlan | None = None, window: Window | None = None
+        self,
+        rate: float | None = 5.0,
+        plan: DecodePlan | None = None,
+        window: Window | None = None,
+        skip_unused: bool = True,
     ) -> Iterator[Frame]:
         """The frames to analyse, in order: about ``rate`` a second (None: all) where decoding everything,
-        and the checked keyframes of still stretches; only those of ``window`` when given."""
+        and the checked keyframes of still stretches; only those of ``window`` when given.
+        ``skip_unused``: frames that no other frame refers to and no analysis takes are not decoded."""
         if self._image is not None:
             self.decoded = self.read = 1
             yield Frame(0, 0.0, given=self._image)
             return
         with self._open() as container:
-            yield from _Decoder(self, container, rate, plan, window).frames()
+            yield from _Decoder(self, container, rate, plan, window, skip_unused).frames()
         if self.read == 0 or self.decoded == 0:
             raise InputError(f"{self.path.name}: no frame could be decoded (corrupt or unsupported video)")
         declared = self.info.frames
@@ -330,19 +339,27 @@ def _packet_time_s(packet: Any, stream: Any, index: int, fps: float) -> float:
     return index / fps
 
 
+SEEK_BACK_S = (0.0, 5.0, 30.0)  # a seek may land after its target (MPEG-TS has no index): try earlier
+
+
 def _keyframe_at(container: Any, stream: Any, time_s: float) -> Any:
-    """The keyframe packet at ``time_s`` (within the time base's rounding), sought to; None if there is none."""
+    """The keyframe packet at ``time_s`` (within the time base's rounding), sought to: from a seek at or
+    before it, packets are read forward to it. None if there is none."""
     base = float(stream.time_base)
-    container.seek(int((time_s + _start_s(stream)) / base), stream=stream, backward=True, any_frame=False)
-    try:
+    for back_s in SEEK_BACK_S:
+        target = max(time_s - back_s, 0.0)
+        container.seek(int((target + _start_s(stream)) / base), stream=stream, backward=True, any_frame=False)
         for packet in container.demux(stream):
             if packet.size == 0 or not packet.is_keyframe or packet.pts is None:
                 continue
             found = _packet_time_s(packet, stream, 0, 1.0)
-            if found >= time_s - KEY_TOLERANCE_S:
-                return packet if found <= time_s + KEY_TOLERANCE_S else None
-    except av.error.FFmpegError:
-        return None
+            if found < time_s - KEY_TOLERANCE_S:
+                continue  # before it: read on
+            if found <= time_s + KEY_TOLERANCE_S:
+                return packet
+            break  # landed past it: seek further back
+        if target == 0.0:
+            return None
     return None
 
 
@@ -370,7 +387,13 @@ class _Decoder:
     """One pass over the packets: decodes what the plan asks for, yields the frames to analyse."""
 
     def __init__(
-        self, source: VideoSource, container: Any, rate: float | None, plan: DecodePlan | None, window: Window | None
+        self,
+        source: VideoSource,
+        container: Any,
+        rate: float | None,
+        plan: DecodePlan | None,
+        window: Window | None,
+        skip_unused: bool = True,
     ) -> None:
         self.source = source
         self.container = container
@@ -384,6 +407,9 @@ class _Decoder:
         self.plan = plan
         self.window = window
         self.next_analysis = window.start_s if window else 0.0
+        self.grid_origin = self.next_analysis
+        self.skip_unused = skip_unused and bool(self.interval)
+        self.tolerance = 0.5 / self.fps
         self.next_check = window.start_s if window else 0.0
         self.output_base = 0  # display index of the first frame since the decoder was last restarted
         self.outputs = 0
@@ -449,6 +475,10 @@ class _Decoder:
             yield frame
 
     def _decode(self, packet: Any, still: bool = False) -> Iterator[Frame]:
+        if self.skip_unused and packet.pts is not None and self.base:
+            # a frame no reference needs and no analysis takes is not decoded at all (B-frames, mostly)
+            wanted = self._may_be_analysed(float(packet.pts * self.base - self.start))
+            self.codec.skip_frame = "DEFAULT" if wanted else "NONREF"
         try:
             decoded = self.codec.decode(packet)
         except av.error.InvalidDataError:
@@ -478,10 +508,25 @@ class _Decoder:
         if still:
             yield Frame(index, time_s, picture, still=True)
             return
-        tolerance = 0.5 / self.fps
-        if time_s + tolerance >= self.next_analysis:
-            self.next_analysis = max(self.next_analysis + self.interval, time_s + self.interval)
+        if time_s + self.tolerance >= self.next_analysis:
+            self.next_analysis = self._grid_after(time_s + self.tolerance)
             yield Frame(index, time_s, picture)
+
+    # Analysed frames are the first at or after each point of a fixed grid (``interval`` apart, from the
+    # start): which frames those are follows from their times alone, so a packet can be judged before
+    # it is decoded (a frame whose time is not just past a grid point is never analysed).
+    def _grid_after(self, time_s: float) -> float:
+        """The first grid point after ``time_s``."""
+        steps = math.floor((time_s - self.grid_origin) / self.interval) + 1
+        return self.grid_origin + max(steps, 0) * self.interval
+
+    def _may_be_analysed(self, time_s: float) -> bool:
+        """Whether the frame at ``time_s`` could be the first at or after a grid point, or the frame the
+        analysis waits for now: either lies within one and a half frame periods before it."""
+        latest = time_s + self.tolerance
+        reach = 1.5 / self.fps
+        point = self._grid_after(latest) - self.interval  # the last grid point at or before it
+        return latest - point < reach or 0 <= latest - self.next_analysis < reach
 
 
 _STAMP = re.compile(

@@ -54,7 +54,8 @@ def test_busy_clip_gives_one_crop_per_person(extractor, tflite_detector, videos,
     assert 9 <= result.tracks <= 11, result.tracks  # 9 people, one crossing the foreground fast
     manifest = check_result(result, tflite_detector)
     assert manifest["source"]["frames"] == 105 and manifest["source"]["width"] == 1920
-    assert manifest["stats"]["frames_decoded"] == 105
+    # every frame that others refer to or that is analysed; B-frames nobody needs are skipped
+    assert 21 < manifest["stats"]["frames_decoded"] < 105
     assert manifest["stats"]["frames_analysed"] == 21  # 25 fps analysed at 5 fps
     assert not list(tmp_path.glob(".partial-*"))
 

@@ -8,6 +8,7 @@ dark. Each is processed with the scan on and off.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -131,3 +132,31 @@ def test_a_recording_busy_from_end_to_end_is_never_judged_still(busy_runs, case)
     assert len(on.manifest.people) == len(off.manifest.people) >= 6
     detections = sum(t.detections for t in on.manifest.tracks)
     assert detections >= 0.9 * sum(t.detections for t in off.manifest.tracks)
+
+
+def test_a_busy_stretch_at_constant_bitrate_is_active_end_to_end(tmp_path, videos):
+    """Forty seconds of people walking in a constant-bitrate recording: the busy GOPs are their own
+    neighbours' baseline, so only the stretch's edges rose above it; the file's still level sees all of it."""
+    walks = [30 + 4.2 * k for k in range(10)]  # the walk back to back, 30 s to 72 s
+    clip = maker.make(
+        tmp_path / "cbr-busy-stretch.mp4",
+        maker.Scene(100, walks),
+        WIDTH,
+        videos / "facenet_pytorch_video.mp4",
+        maker.Encoder(gop=25, cbr_kbps=600),
+    )
+    found = scan(VideoSource(clip), keyframe_every_s=8.0)
+    assert found.plan is not None and found.signal == "qp"
+    assert all(found.plan.is_active(t) for t in range(30, 72)), found.plan.active
+    assert not found.plan.is_active(5.0) and not found.plan.is_active(90.0)
+
+
+def test_still_checks_are_made_in_mpeg_ts_too(runs, tmp_path):
+    """A transport stream has no index: a seek may land after the keyframe wanted. The checks read on
+    from an earlier seek, and a plan whose checks could not be made is not trusted."""
+    _, _, clip = runs["a-bframes"]
+    stream = tmp_path / "a-bframes.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(clip), "-c", "copy", str(stream)], check=True)
+    in_mp4, in_ts = scan(VideoSource(clip), 8.0), scan(VideoSource(stream), 8.0)
+    assert in_ts.mode == in_mp4.mode == "scan"
+    assert in_ts.still_checks >= 3 and in_ts.still_checks >= in_mp4.still_checks - 1

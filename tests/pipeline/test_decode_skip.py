@@ -1,0 +1,63 @@
+"""Frames no other frame refers to and no analysis takes are not decoded: held to decoding every frame.
+
+Skipping is decided per packet before decoding, from the packet's time alone (analysed frames are the
+first at or after each point of a fixed grid), so the frames analysed must be exactly those that
+decoding everything gives, pixels included, on footage with B-frames, at 25 and 29.97 fps, in H.264
+and H.265, in whole files, in active stretches of a scan plan and in a part's window.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appliance.pipeline.video import DecodePlan, VideoSource, Window
+
+ENCODINGS = {
+    "h264-bframes-29.97": ["-c:v", "libx264", "-bf", "3", "-r", "30000/1001", "-g", "30"],
+    "h265-25": ["-c:v", "libx265", "-x265-params", "log-level=error:bframes=4", "-r", "25", "-g", "25"],
+}
+
+
+@pytest.fixture(scope="module")
+def clips(videos, tmp_path_factory) -> dict[str, Path]:
+    """The busy facenet clip as it is, and re-encoded at 640 px the ways above."""
+    folder = tmp_path_factory.mktemp("skip")
+    out = {"facenet": videos / "facenet_pytorch_video.mp4", "hamilton": videos / "short_hamilton_clip.mp4"}
+    for name, args in ENCODINGS.items():
+        path = folder / f"{name}.mp4"
+        source = str(videos / "facenet_pytorch_video.mp4")
+        command = ["ffmpeg", "-v", "error", "-y", "-i", source, "-vf", "scale=640:-2", *args, "-an", str(path)]
+        subprocess.run(command, check=True)
+        out[name] = path
+    return out
+
+
+def analysed(path: Path, skip: bool, **kwargs) -> tuple[list[tuple[int, float, bytes]], int]:
+    """(index, time, a digest of the pixels) of each analysed frame, and how many frames were decoded."""
+    source = VideoSource(path)
+    frames = [
+        (f.index, round(f.time_s, 4), np.ascontiguousarray(f.grey(64)).tobytes())
+        for f in source.frames(5.0, skip_unused=skip, **kwargs)
+    ]
+    return frames, source.decoded
+
+
+@pytest.mark.parametrize("name", ["facenet", "hamilton", *ENCODINGS])
+def test_skipping_analyses_the_frames_decoding_everything_analyses(clips, name):
+    fast, decoded_fast = analysed(clips[name], skip=True)
+    slow, decoded_slow = analysed(clips[name], skip=False)
+    assert fast == slow
+    if name != "hamilton":  # no B-frames there: nothing to skip
+        assert decoded_fast < 0.8 * decoded_slow
+
+
+def test_skipping_holds_in_active_stretches_and_windows(clips):
+    path = clips["h264-bframes-29.97"]
+    plan = DecodePlan(((0.0, 1.0), (2.0, 3.2)), keyframe_every_s=8.0)
+    assert analysed(path, True, plan=plan)[0] == analysed(path, False, plan=plan)[0]
+    window = Window(1.001, 3.003)  # keyframes every 30 frames at 29.97 fps
+    assert analysed(path, True, window=window)[0] == analysed(path, False, window=window)[0]
