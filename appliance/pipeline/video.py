@@ -15,6 +15,7 @@ closely costs its decode and little else.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import os
@@ -49,6 +50,7 @@ TRUNCATION_FRACTION = 0.9
 TRUNCATION_MIN_FRAMES = 10
 DEFAULT_MAX_PIXELS = 36_000_000  # see the max_frame_pixels setting
 PREFETCH_DEPTH = 4  # decoded frames waiting for the detector
+DEMUXED_KEPT = 64  # packet times remembered to find each frame's predecessor (B-frames reorder a few)
 PACKET_HEAD_BYTES = 4096  # of each packet, when its headers are wanted (the scan's slice QP)
 
 
@@ -409,6 +411,7 @@ class _Decoder:
         self.next_analysis = window.start_s if window else 0.0
         self.grid_origin = self.next_analysis
         self.skip_unused = skip_unused and bool(self.interval)
+        self.demuxed_times: list[float] = []  # recent packet times, sorted: which frame precedes which
         self.tolerance = 0.5 / self.fps
         self.next_check = window.start_s if window else 0.0
         self.output_base = 0  # display index of the first frame since the decoder was last restarted
@@ -478,7 +481,7 @@ class _Decoder:
         if self.skip_unused and packet.pts is not None and self.base:
             # a frame no reference needs and no analysis takes is not decoded at all (B-frames, mostly)
             wanted = self._may_be_analysed(float(packet.pts * self.base - self.start))
-            self.codec.skip_frame = "DEFAULT" if wanted else "NONREF"
+            self.codec.skip_frame = "DEFAULT" if wanted else "NONREF"  # a reference frame is decoded anyway
         try:
             decoded = self.codec.decode(packet)
         except av.error.InvalidDataError:
@@ -495,6 +498,7 @@ class _Decoder:
             pass
         self.codec.flush_buffers()
         self.outputs = 0
+        self.demuxed_times.clear()
 
     def _emit(self, picture: av.VideoFrame, still: bool) -> Iterator[Frame]:
         self.source.decoded += 1
@@ -509,7 +513,7 @@ class _Decoder:
             yield Frame(index, time_s, picture, still=True)
             return
         if time_s + self.tolerance >= self.next_analysis:
-            self.next_analysis = self._grid_after(time_s + self.tolerance)
+            self.next_analysis = self._grid_after(time_s + self.tolerance) if self.interval else time_s
             yield Frame(index, time_s, picture)
 
     # Analysed frames are the first at or after each point of a fixed grid (``interval`` apart, from the
@@ -521,12 +525,29 @@ class _Decoder:
         return self.grid_origin + max(steps, 0) * self.interval
 
     def _may_be_analysed(self, time_s: float) -> bool:
-        """Whether the frame at ``time_s`` could be the first at or after a grid point, or the frame the
-        analysis waits for now: either lies within one and a half frame periods before it."""
-        latest = time_s + self.tolerance
-        reach = 1.5 / self.fps
-        point = self._grid_after(latest) - self.interval  # the last grid point at or before it
-        return latest - point < reach or 0 <= latest - self.next_analysis < reach
+        """Whether the frame at ``time_s`` would be analysed if every frame were decoded: a grid point lies
+        between the frame before it and it (or the point the analysis waits for now does).
+
+        The frame before it is the latest one demuxed so far with an earlier time. A frame no other
+        refers to comes after all the frames before it in decode order, so for the frames that can be
+        skipped this is exact, whatever the gaps between frames (variable frame rates); for the others
+        it can only say yes too often, and they are decoded anyway."""
+        before = self._earlier(time_s)
+        if before is None:
+            return True
+        low, high = before + self.tolerance, time_s + self.tolerance
+        return self._grid_after(low) <= high + 1e-9 or low < self.next_analysis <= high + 1e-9
+
+    def _earlier(self, time_s: float) -> float | None:
+        """The latest frame time demuxed so far before ``time_s`` (None: none since the last restart);
+        ``time_s`` is remembered for the frames after it."""
+        seen = self.demuxed_times
+        at = bisect.bisect_left(seen, time_s)
+        before = seen[at - 1] if at else None
+        seen.insert(at, time_s)
+        if len(seen) > DEMUXED_KEPT:
+            del seen[: len(seen) - DEMUXED_KEPT]
+        return before
 
 
 _STAMP = re.compile(

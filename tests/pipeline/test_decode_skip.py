@@ -2,12 +2,14 @@
 
 Skipping is decided per packet before decoding, from the packet's time alone (analysed frames are the
 first at or after each point of a fixed grid), so the frames analysed must be exactly those that
-decoding everything gives, pixels included, on footage with B-frames, at 25 and 29.97 fps, in H.264
-and H.265, in whole files, in active stretches of a scan plan and in a part's window.
+decoding everything gives, pixels included, on footage with B-frames, at 25 and 29.97 fps, at a variable
+frame rate (frames dropped in runs, as cameras do when their encoder falls behind), in H.264 and H.265,
+in whole files, in active stretches of a scan plan and in a part's window.
 """
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -19,6 +21,11 @@ from appliance.pipeline.video import DecodePlan, VideoSource, Window
 ENCODINGS = {
     "h264-bframes-29.97": ["-c:v", "libx264", "-bf", "3", "-r", "30000/1001", "-g", "30"],
     "h265-25": ["-c:v", "libx265", "-x265-params", "log-level=error:bframes=4", "-r", "25", "-g", "25"],
+    # 7 of every 20 frames dropped, the timestamps kept: gaps of 8 frame periods between runs of frames
+    "h264-variable-rate": [
+        *("-vf", "select='not(between(mod(n\\,20)\\,2\\,8))'", "-fps_mode", "passthrough"),
+        *("-c:v", "libx264", "-bf", "3", "-x264-params", "b-adapt=0", "-g", "30"),
+    ],
 }
 
 
@@ -30,18 +37,19 @@ def clips(videos, tmp_path_factory) -> dict[str, Path]:
     for name, args in ENCODINGS.items():
         path = folder / f"{name}.mp4"
         source = str(videos / "facenet_pytorch_video.mp4")
-        command = ["ffmpeg", "-v", "error", "-y", "-i", source, "-vf", "scale=640:-2", *args, "-an", str(path)]
+        scale = ["-vf", "scale=640:-2"] if "-vf" not in args else []
+        command = ["ffmpeg", "-v", "error", "-y", "-i", source, *scale, *args, "-an", str(path)]
         subprocess.run(command, check=True)
         out[name] = path
     return out
 
 
-def analysed(path: Path, skip: bool, **kwargs) -> tuple[list[tuple[int, float, bytes]], int]:
+def analysed(path: Path, skip: bool, rate: float | None = 5.0, **kwargs) -> tuple[list[tuple[int, float, str]], int]:
     """(index, time, a digest of the pixels) of each analysed frame, and how many frames were decoded."""
     source = VideoSource(path)
     frames = [
-        (f.index, round(f.time_s, 4), np.ascontiguousarray(f.grey(64)).tobytes())
-        for f in source.frames(5.0, skip_unused=skip, **kwargs)
+        (f.index, round(f.time_s, 4), hashlib.sha256(np.ascontiguousarray(f.image).tobytes()).hexdigest())
+        for f in source.frames(rate, skip_unused=skip, **kwargs)
     ]
     return frames, source.decoded
 
@@ -53,6 +61,12 @@ def test_skipping_analyses_the_frames_decoding_everything_analyses(clips, name):
     assert fast == slow
     if name != "hamilton":  # no B-frames there: nothing to skip
         assert decoded_fast < 0.8 * decoded_slow
+
+
+def test_every_frame_is_analysed_when_asked_for(clips):
+    """``fps all`` (no rate): nothing is skipped, every frame comes out."""
+    frames, decoded = analysed(clips["facenet"], skip=True, rate=None)
+    assert len(frames) == decoded == 105
 
 
 def test_skipping_holds_in_active_stretches_and_windows(clips):
