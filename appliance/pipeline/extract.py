@@ -28,7 +28,7 @@ from ..people.embed import FaceEmbedder
 from ..settings import ExtractSettings, MotionSettings, PeopleSettings, ScanSettings
 from . import follow
 from .crops import align_face, crop_face
-from .enhance import enhance_crop
+from .enhance import enhance_crop, is_dark
 from .finder import FaceFinder
 from .grouping import embed_tracks, group_tracks
 from .motion import MotionGate, MotionResult
@@ -341,11 +341,16 @@ class Extractor:
             return None
         if since_full_s >= self.motion.busy_full_every_s:
             return None
+        if any(track.detections == 1 for track in tracker.active):
+            return None  # a face the last pass found for the first time is confirmed by a whole search
+        if self.settings.enhance != "off" and is_dark(frame.image):
+            return None  # at night faces come and go with the noise: the whole frame (and its views) each time
         width, height = frame.size
-        regions = follow.patch_regions(tracker.active, frame.time_s, width, height)
-        if not regions:
+        patches = follow.patches_for(tracker.active, frame.time_s, width, height)
+        if not patches:
             return None
-        return SearchKind.FOLLOW, follow.find_in_patches(self.follower, frame.image, regions), regions
+        faces = follow.find_in_patches(self.follower, frame.image, patches)
+        return SearchKind.FOLLOW, faces, [patch.region for patch in patches]
 
     def _search(
         self, frame: Frame, motion: MotionResult | None, due: bool

@@ -12,6 +12,7 @@ pipeline keeps making at a set interval (``motion_busy_full_every_s``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -21,8 +22,8 @@ from .finder import FaceFinder
 from .track import Track
 
 SPAN = 2.5  # a patch's side, in the tracked face's size: room for the face to move and grow
+SPAN_NEW = 6.0  # ... for a face seen once: its speed is not known yet
 FACE_PX = 48  # the tracked face's size in the patch
-PATCH_PX = int(SPAN * FACE_PX)  # 120: every patch is this square
 # the patch's detector looks for faces down to this size (a face may shrink to 0.6x between looks)
 MIN_FACE_PX = 0.6 * FACE_PX
 # a track last seen this long ago is not followed (its prediction is stale): the full pass finds it again
@@ -31,32 +32,40 @@ MAX_AGE_S = 1.0
 Region = tuple[int, int, int, int]
 
 
-def patch_regions(tracks: Sequence[Track], time_s: float, width: int, height: int) -> list[Region]:
+class Patch(NamedTuple):
+    """Where to look for one tracked face (frame pixels) and the side it is resized to (the face ~FACE_PX)."""
+
+    region: Region
+    pixels: int
+
+
+def patches_for(tracks: Sequence[Track], time_s: float, width: int, height: int) -> list[Patch]:
     """The square around each recent track's predicted centre, in frame pixels, kept inside the frame."""
-    regions = []
+    patches = []
     for track in tracks:
         if time_s - track.last.time_s > MAX_AGE_S:
             continue
         cx, cy = track.predicted_center(time_s)
-        side = int(round(min(max(SPAN * track.last.face.size, 12), width, height)))
+        span = SPAN_NEW if track.detections == 1 else SPAN
+        side = int(round(min(max(span * track.last.face.size, 12), width, height)))
         x1 = int(round(min(max(cx - side / 2, 0), width - side)))
         y1 = int(round(min(max(cy - side / 2, 0), height - side)))
-        regions.append((x1, y1, x1 + side, y1 + side))
-    return regions
+        patches.append(Patch((x1, y1, x1 + side, y1 + side), int(round(span * FACE_PX))))
+    return patches
 
 
-def find_in_patches(finder: FaceFinder, image: np.ndarray, regions: Sequence[Region]) -> list[Face]:
-    """Faces in each region of ``image``, each region resized to PATCH_PX (``finder`` looks for faces
-    of MIN_FACE_PX and up); in frame pixels, duplicates on overlaps removed."""
-    if not regions:
+def find_in_patches(finder: FaceFinder, image: np.ndarray, patches: Sequence[Patch]) -> list[Face]:
+    """Faces in each patch of ``image``, resized to its side (``finder`` looks for faces of MIN_FACE_PX
+    and up); in frame pixels, duplicates on overlaps removed."""
+    if not patches:
         return []
-    patches = []
-    for x1, y1, x2, y2 in regions:
+    pictures = []
+    for (x1, y1, x2, y2), pixels in patches:
         crop = image[y1:y2, x1:x2]
-        interpolation = cv2.INTER_AREA if crop.shape[0] > PATCH_PX else cv2.INTER_LINEAR
-        patches.append(cv2.resize(crop, (PATCH_PX, PATCH_PX), interpolation=interpolation))
+        interpolation = cv2.INTER_AREA if crop.shape[0] > pixels else cv2.INTER_LINEAR
+        pictures.append(cv2.resize(crop, (pixels, pixels), interpolation=interpolation))
     found = []
-    for (x1, y1, x2, _), faces in zip(regions, finder.find_batch(patches), strict=True):
-        factor = (x2 - x1) / PATCH_PX
+    for ((x1, y1, x2, _), pixels), faces in zip(patches, finder.find_batch(pictures), strict=True):
+        factor = (x2 - x1) / pixels
         found += [face.scaled(factor).shifted(x1, y1) for face in faces]
     return remove_duplicates(found)
