@@ -298,6 +298,9 @@ def main() -> None:
         sides["appliance, people off (tflite)"] = ("extract", str(BUSY), "tflite", "on", "off")
         if worktree:
             sides[f"baseline {args.baseline} (tflite)"] = ("baseline", str(BUSY), "tflite", worktree)
+        if args.release:
+            release = str(baseline_worktree(args.release))
+            sides[f"release {args.release} (tflite)"] = ("extract", str(BUSY), "tflite", "on", "on", "on", release)
         print("busy footage ...", file=sys.stderr)
         report["busy"] = measure(sides, args.repeats)
         print_busy(report["busy"], args.repeats)

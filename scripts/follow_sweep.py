@@ -71,12 +71,14 @@ def main() -> None:
     parser.add_argument("--values", default="0.6,1,1.5,2")
     parser.add_argument("--tune", default=",".join(TUNE))
     parser.add_argument("--held-out", default=",".join(HELD_OUT))
+    parser.add_argument("--references", type=Path, help="a JSON file keeping the reference runs (0) between runs")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(*args.child)))
         return
     values = [float(v) for v in args.values.split(",")]
+    kept = json.loads(args.references.read_text()) if args.references and args.references.exists() else {}
     for group, names in (("tuning", args.tune), ("held out", args.held_out)):
         print(f"\n{group}")
         print(
@@ -85,7 +87,10 @@ def main() -> None:
         )
         for name in [n for n in names.split(",") if n]:
             video = clip(name)
-            reference = run(video, 0.0)
+            reference = kept.get(video) or run(video, 0.0)
+            kept[video] = reference
+            if args.references:
+                args.references.write_text(json.dumps(kept, indent=1))
             for value, found in [(0.0, reference)] + [(v, run(video, v)) for v in values]:
                 share = found["detections"] / max(reference["detections"], 1)
                 searches = f"{found['full']}/{found['followed']}"
