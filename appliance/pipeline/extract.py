@@ -239,8 +239,9 @@ class Extractor:
         end = min(part.until_s, info.duration_s or part.until_s)
         frames = int(round((end - part.start_s) * info.fps)) if math.isfinite(end) else info.frames
         decode = plan.scan.plan if plan.scan is not None else None
-        with source, ResultWriter(work, f"part-{number:03d}") as writer:
-            state = Progress(frames_total=frames, duration_s=max(end - part.start_s, 0.0), scan=plan.scan)
+        clock = StepClock()
+        with source, ResultWriter(work, f"part-{number:03d}") as writer, clock.current():
+            state = Progress(frames_total=frames, duration_s=max(end - part.start_s, 0.0), scan=plan.scan, clock=clock)
             keep_all = self._all_crops(writer)
             tracks = self._analyse(source, state, started, progress, cancel, decode, part.window, keep_all)
             save_part(writer.tmp, PartResult(number, tracks, state.counts()))
