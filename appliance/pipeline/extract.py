@@ -492,6 +492,6 @@ def _gated(
         clock.add("motion", time.perf_counter() - started)
         if motion is None or motion.moving:
             started = time.perf_counter()
-            frame.image  # noqa: B018 - made here, cached on the frame
+            frame.given, frame.decoded = frame.image, None  # the decoder's picture goes back to its pool
             clock.add("picture", time.perf_counter() - started)
         yield frame, motion

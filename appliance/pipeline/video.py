@@ -49,7 +49,7 @@ MAX_FPS = 1000.0  # a declared rate above this is nonsense: treated as unknown
 TRUNCATION_FRACTION = 0.9
 TRUNCATION_MIN_FRAMES = 10
 DEFAULT_MAX_PIXELS = 36_000_000  # see the max_frame_pixels setting
-PREFETCH_DEPTH = 4  # decoded frames waiting for the detector
+PREFETCH_DEPTH = 2  # decoded frames waiting for the detector
 DEMUXED_KEPT = 64  # packet times remembered to find each frame's predecessor (B-frames reorder a few)
 PACKET_HEAD_BYTES = 4096  # of each packet, when its headers are wanted (the scan's slice QP)
 
@@ -66,7 +66,7 @@ class Frame:
     time_s: float  # presentation time in seconds
     decoded: av.VideoFrame | None = field(default=None, repr=False)
     still: bool = False  # a keyframe checked in a still stretch (the activity scan saw nothing there)
-    given: np.ndarray | None = field(default=None, repr=False)  # a still image's pixels
+    given: np.ndarray | None = field(default=None, repr=False)  # a still image's pixels, or a frame's made early
 
     @cached_property
     def image(self) -> np.ndarray:
