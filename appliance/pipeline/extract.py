@@ -342,7 +342,8 @@ class Extractor:
             return None
         if since_full_s >= self.motion.busy_full_every_s:
             return None
-        if any(track.detections == 1 for track in tracker.active):
+        last_whole_s = frame.time_s - since_full_s
+        if any(track.detections == 1 and track.first.time_s >= last_whole_s for track in tracker.active):
             return None  # a face the last pass found for the first time is confirmed by a whole search
         if self.settings.enhance != "off" and is_dark(frame.image):
             return None  # at night faces come and go with the noise: the whole frame (and its views) each time
