@@ -12,10 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-
-import pytest
 
 from appliance.service.ingest import ROOM_RETRY_S
 from appliance.service.jobs import JobState
@@ -23,6 +20,7 @@ from appliance.service.notify import fail_recording
 from appliance.service.service import Service
 from appliance.settings import load
 from tests.appliance_proc import ApplianceProcess
+from tests.service.test_hardening import mounted
 
 PHOTO = "voc_2008_001009.jpg"
 
@@ -44,18 +42,6 @@ def _scan(service: Service) -> None:
     service.watcher.scan()
     service.watcher.check()
     service.watcher.check()
-
-
-@contextmanager
-def _tmpfs(target: Path, size: str):
-    target.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(target)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.decode().strip()}): this test needs root")
-    try:
-        yield target
-    finally:
-        subprocess.run(["umount", "-l", str(target)], check=False)
 
 
 # -- 1. a folder swapped for a symlink after its file was noticed -------------------------------------
@@ -142,7 +128,9 @@ def test_a_file_on_the_same_file_system_is_hard_linked_not_copied(tmp_path, face
 
 def test_a_file_too_big_to_copy_waits_in_the_inbox_said_once(tmp_path, caplog):
     data = tmp_path / "data"
-    with _tmpfs(data / "state", "2m") as state:  # the inbox is on another file system: it must be copied
+    with mounted(
+        "-t", "tmpfs", "-o", "size=2m", "tmpfs", target=data / "state"
+    ) as state:  # the inbox is on another file system: it must be copied
         service = _service(data)
         service.ingest.clock = clock = Clock()
         big = service.inbox / "big.mp4"
