@@ -29,6 +29,14 @@ def add_parser(sub: Subparsers) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random degradations (noise)")
     p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--half", choices=["a", "b"], help="only one fixed half of the photos (odd or even in sorted order)")
+    p.add_argument(
+        "--sweep-from",
+        type=float,
+        metavar="CONFIDENCE",
+        help="run ONet's last threshold this low so that the recall/precision curve reaches below the operating "
+        "point (which still counts only what the configured detector keeps); default: the curve above it",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_settings(p, "eval")
     p.set_defaults(func=cmd_eval)
@@ -43,6 +51,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from ..evaluation.detection import evaluate
 
     extract = settings_of(args).settings.extract
+    operating: float | None = None  # with --sweep-from: the confidence the configured detector keeps above
     if args.reference:
         from ..evaluation.reference import reference_finder
 
@@ -51,12 +60,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from ..detect import Detector
         from ..pipeline.finder import FaceFinder
 
-        finder = FaceFinder(
-            Detector(extract.backend, extract.min_face, extract.threads), extract.enhance, extract.upscale
-        )
+        detector = Detector(extract.backend, extract.min_face, extract.threads)
+        if args.sweep_from is not None:
+            operating = detector.settings.thresholds[2]
+            detector = detector.with_thresholds((*detector.settings.thresholds[:2], args.sweep_from))
+        finder = FaceFinder(detector, extract.enhance, extract.upscale)
         find, backend = finder.find, finder.backend
     result = evaluate(
-        find, Path(args.images), Path(args.annotations), extract.min_face, args.degrade, args.seed, args.limit
+        find,
+        Path(args.images),
+        Path(args.annotations),
+        extract.min_face,
+        args.degrade,
+        args.seed,
+        args.limit,
+        operating,
+        args.half,
     )
     result.update(backend=backend, enhance=extract.enhance, upscale=extract.upscale)
     if args.json:
@@ -109,3 +128,18 @@ def print_report(result: dict[str, Any], min_face: float) -> None:
     small = result["small_faces"]
     if small["recall"] is not None:
         print(f"  faces of {small['min_px']:g}-{small['max_px']:g} px: {small['found']} of {small['faces']} found")
+    print_curve(result["curve"])
+
+
+def print_curve(curve: dict[str, Any]) -> None:
+    """The confidence sweep: average precision, recall at fixed precisions, then the curve itself."""
+    print(f"curve: average precision {curve['average_precision']:.3f}", end="")
+    if curve.get("lowest_confidence") is not None:
+        print(f" (confidences down to {curve['lowest_confidence']:.3f})", end="")
+    print()
+    for level, point in curve["recall_at_precision"].items():
+        if point is not None:
+            print(f"  at precision >= {level}: recall {point['recall']:.3f} (confidence >= {point['threshold']:.4f})")
+    print(f"  {'confidence':>10} {'recall':>7} {'precision':>9}")
+    for point in curve["points"]:
+        print(f"  {point['threshold']:>10.4f} {point['recall']:>7.3f} {point['precision']:>9.3f}")

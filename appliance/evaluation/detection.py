@@ -22,8 +22,10 @@ import numpy as np
 from ..detect.boxes import iou_matrix
 from ..settings.model import MIN_FACE_FLOOR
 from . import degrade
+from .curve import curve, summary
 
 SUBSETS = ("wider_easy", "wider_medium", "wider_hard")
+HALVES = ("a", "b")
 IOU_MATCH = 0.5  # PASCAL VOC's overlap for a detection to count as finding a face
 # faces from MTCNN's smallest window up to the minimum face: reported apart (what upscaling is for)
 SMALL_FACE_FLOOR = MIN_FACE_FLOOR
@@ -37,6 +39,7 @@ class Match:
     detections: int = 0  # counted detections (not on don't-care faces)
     hit_flags: list[bool] = field(default_factory=list)  # per ground-truth face: found?
     care_flags: list[bool] = field(default_factory=list)
+    scored: list[tuple[float, bool]] = field(default_factory=list)  # per counted detection: confidence, hit?
 
 
 def match(
@@ -59,23 +62,27 @@ def match(
         ious = np.zeros((len(order), 0))
     claimed = [False] * len(gt_boxes)
     sizes = [np.sqrt(max(w, 0) * max(h, 0)) for (_, _, w, h), _ in (detections[i] for i in order)]
-    for row, size in zip(ious, sizes, strict=True):
+    confidences = [float(detections[i][1]) for i in order]
+    for row, size, confidence in zip(ious, sizes, confidences, strict=True):
         best = int(row.argmax()) if row.size else -1
         if best < 0 or row[best] < iou_threshold:
             if size < min_face:
                 continue  # below the evaluated size and on no annotated face: don't-care
             result.false_positives += 1
             result.detections += 1
+            result.scored.append((confidence, False))
             continue
         if not care[best]:
             continue  # on a don't-care face: ignored, whether or not it was claimed
         result.detections += 1
         if claimed[best]:
             result.false_positives += 1
+            result.scored.append((confidence, False))
         else:
             claimed[best] = True
             result.hits += 1
             result.hit_flags[best] = True
+            result.scored.append((confidence, True))
     return result
 
 
@@ -98,6 +105,7 @@ class Tally:
     subsets: dict[str, list[int]] = field(default_factory=lambda: {s: [0, 0] for s in SUBSETS})  # hits, faces
     small: list[int] = field(default_factory=lambda: [0, 0])  # faces below min_face: found, total
     seconds: float = 0.0
+    swept: Match = field(default_factory=Match)  # every detection, for the curve (see evaluate)
 
     def add(
         self,
@@ -121,6 +129,15 @@ class Tally:
                         self.subsets[subset][1] += 1
 
 
+def split_half(names: list[str], half: str) -> list[str]:
+    """The fixed two halves of a photo set: ``a`` the 1st, 3rd, 5th ... name in sorted order, ``b`` the
+    others. Sorted WIDER names run by event, so each half has every event; a rule is chosen on one
+    half and confirmed on the other."""
+    if half not in HALVES:
+        raise ValueError(f"half must be one of {', '.join(HALVES)}, got {half!r}")
+    return sorted(names)[HALVES.index(half) :: 2]
+
+
 def evaluate(
     find: Callable[[np.ndarray], list],
     images: Path,
@@ -129,13 +146,28 @@ def evaluate(
     degradations: str | None = None,
     seed: int = 0,
     limit: int | None = None,
+    operating_threshold: float | None = None,
+    half: str | None = None,
+    keep_scored: bool = False,
 ) -> dict:
-    """Recall and precision of ``find`` on the annotated photos, optionally degraded first."""
+    """Recall and precision of ``find`` on the annotated photos, optionally degraded first, and the
+    recall/precision curve over its confidences.
+
+    ``operating_threshold``: ``find`` was run with a lower confidence floor so that the curve reaches
+    below the operating point; the operating point counts only detections above this confidence (as
+    the detector would have kept them: a less confident detection changes nothing above it).
+    ``half``: only that half of the photos (:func:`split_half`), to choose on one and confirm on the other.
+    ``keep_scored``: the report also holds every counted detection's (confidence, hit), to redraw the curve.
+    """
     annotations = json.loads(Path(annotations_file).read_text())
     subsets = load_subsets(Path(annotations_file))
     names = degrade.parse(degradations)
     tally = Tally()
-    items = sorted(annotations.items())[:limit] if limit else sorted(annotations.items())
+    items = sorted(annotations.items())
+    if half is not None:
+        chosen = set(split_half(list(annotations), half))
+        items = [item for item in items if item[0] in chosen]
+    items = items[:limit] if limit else items
     for name, boxes in items:
         image = cv2.imread(str(Path(images) / name))
         if image is None:
@@ -144,10 +176,17 @@ def evaluate(
         started = time.perf_counter()
         faces = find(image)
         tally.seconds += time.perf_counter() - started
-        dets = [(f.box, f.confidence) for f in faces]
+        swept = [(f.box, f.confidence) for f in faces]
+        dets = swept if operating_threshold is None else [d for d in swept if d[1] > operating_threshold]
         small_hits = match(boxes, dets, SMALL_FACE_FLOOR).hit_flags
         tally.add(match(boxes, dets, min_face), boxes, small_hits, min_face, (subsets or {}).get(name))
-    return _report(tally, len(items), min_face, names, bool(subsets))
+        tally.swept.scored += match(boxes, swept, min_face).scored
+    result = _report(tally, len(items), min_face, names, bool(subsets))
+    result["curve"] = summary(curve(tally.swept.scored, tally.totals.faces))
+    result["curve"]["lowest_confidence"] = min((c for c, _ in tally.swept.scored), default=None)
+    if keep_scored:
+        result["scored"] = tally.swept.scored
+    return result
 
 
 def _report(tally: Tally, images: int, min_face: float, names: list[str], with_subsets: bool) -> dict:
