@@ -1,6 +1,7 @@
 """The ``appliance`` command: ``extract`` footage now, ``serve`` the inbox, ``worker`` for a fleet's
-shared queue, ``eval`` detection quality, ``config`` to show the effective settings. Importing this
-loads no OpenCV, numpy or nets: each command imports what it needs when it runs."""
+shared queue, ``eval`` detection quality, ``people`` and ``export`` (a person's appearances as a
+case), ``config`` to show the effective settings. Importing this loads no OpenCV, numpy or nets:
+each command imports what it needs when it runs."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import sys
 
 from .. import __version__
 from ..settings import ConfigError
-from . import config, evaluate, extract, people, serve, worker
+from . import config, evaluate, export, extract, people, serve, worker
 
-COMMANDS = (extract, serve, worker, evaluate, people, config)
+COMMANDS = (extract, serve, worker, evaluate, people, export, config)
 # errors that say what to do (checked by name: their modules load Redis and RQ, this one loads nothing)
 OPERATOR_ERRORS = ("QueueUnreachable", "WorkerError")
 

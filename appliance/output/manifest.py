@@ -70,6 +70,11 @@ class TrackRecord(Record):
     last_s: float = Field(ge=0)
     detections: int = Field(ge=1)
     best: BestShot
+    boxes: list[tuple[int, float, float, float, float]] = Field(
+        default_factory=list,
+        description="every detection of the track: [frame, x, y, w, h] in source-frame pixels (frame = "
+        "round(time_s x fps)), for redacting exports; empty in results written before they were kept",
+    )
 
     def csv_row(self) -> dict[str, Any]:
         best = self.best

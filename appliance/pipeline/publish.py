@@ -49,6 +49,9 @@ def _write_track(writer: ResultWriter, number: int, track: Track, person: int, a
         first_s=round(track.first.time_s, 3),
         last_s=round(track.last.time_s, 3),
         detections=track.detections,
+        boxes=[
+            (frame, *rounded_box((x1, y1, x2 - x1, y2 - y1))) for frame, (x1, y1, x2, y2) in sorted(track.boxes.items())
+        ],
         best=BestShot(
             file=name,
             frame=best.frame,
