@@ -67,10 +67,13 @@ class Detector:
     def __init__(
         self, backend: Backend = "auto", min_face: float = 20.0, threads: int = 1, runner: NetRunner | None = None
     ) -> None:
+        """``threads``: how many net calls run at once (the cascade's lanes), each net single-threaded:
+        XNNPACK's own threads did not spread MTCNN's small convolutions over a second core here, two
+        calls at once (the pyramid's largest level beside the others) do."""
         cv2.setNumThreads(1)  # the nets already use the core(s) given; two pools on 2 cores thrash
-        self.runner = runner or make_runner(backend, threads)
+        self.runner = runner or make_runner(backend, 1)
         self.backend = self.runner.name
-        self.cascade = Cascade(self.runner, CascadeSettings(min_face=float(min_face)))
+        self.cascade = Cascade(self.runner, CascadeSettings(min_face=float(min_face)), lanes=threads)
 
     @property
     def settings(self) -> CascadeSettings:
@@ -87,7 +90,7 @@ class Detector:
     def _with(self, settings: CascadeSettings) -> Detector:
         other = Detector.__new__(Detector)
         other.runner, other.backend = self.runner, self.backend
-        other.cascade = Cascade(self.runner, settings)
+        other.cascade = Cascade(self.runner, settings, self.cascade.lanes)
         return other
 
     def detect(self, frame_bgr: np.ndarray) -> list[Face]:

@@ -47,7 +47,13 @@ class ExtractSettings(Section):
     margin: float = Field(0.2, ge=0, le=2, description="crop margin, a fraction of the face box on each side")
     all_crops: bool = Field(False, description="also write every detection under `all/`")
     aligned: bool = Field(False, description="also write 112x112 crops aligned on the landmarks under `aligned/`")
-    threads: int = Field(1, ge=1, le=64, description="inference threads per worker")
+    threads: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="inference threads per worker: net calls run at once (a frame's pyramid split between them); "
+        "2 suits one worker on 2 cores",
+    )
     enhance: EnhanceMode = Field(
         "auto", description="low-light enhancement: `auto` (dark frames only), `off`, `stretch`, `clahe`, `gamma`"
     )
