@@ -12,13 +12,15 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import cv2
 import numpy as np
 
 from ..common.timing import step
 from . import boxes as bx
+from .judge import ENLARGED, Judge
+from .judge import rows as judge_rows
 
 # One helper thread per process resizes pyramid levels while PNet runs (see Cascade._stage_pnet);
 # shared by every cascade, so detectors made for other minimum face sizes add no threads.
@@ -28,6 +30,9 @@ _RESIZER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyramid")
 _LANES: list[ThreadPoolExecutor] = []
 # RNet/ONet batches smaller than this run in one lane: handing them over costs more than it saves
 MIN_LANE_PATCHES = 32
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
@@ -103,6 +108,8 @@ class CascadeSettings:
     nms_pnet: float = 0.7
     nms_rnet: float = 0.7
     nms_onet: float = 0.7
+    # the final judge (judge.py): ONet's candidates from the judge's floor, kept by its model
+    judge: bool = False
 
 
 def normalise(rgb: np.ndarray) -> np.ndarray:
@@ -221,12 +228,22 @@ class Cascade:
                 size = (max(int(width * scale), 1), max(int(height * scale), 1))
                 return np.stack([cv2.resize(frames[i], size, interpolation=cv2.INTER_AREA) for i in idx])
 
-            for scale, (prob, reg) in zip(scales, self._pnet_levels(scales, level), strict=True):
-                for j, i in enumerate(idx):
+            def candidates(
+                scale: float, batch: np.ndarray, idx: list[int] = idx
+            ) -> list[tuple[np.ndarray, np.ndarray] | None]:
+                with step("pnet"):
+                    prob, reg = self.runner.pnet(batch)
+                found: list[tuple[np.ndarray, np.ndarray] | None] = []
+                for j in range(len(idx)):
                     boxes, scores = bx.pnet_candidates(prob[j], reg[j], scale, s.thresholds[0])
-                    if len(boxes):
-                        keep = bx.nms(boxes, scores, s.nms_pnet_scale)
-                        per_frame[i].append((boxes[keep], scores[keep]))
+                    keep = bx.nms(boxes, scores, s.nms_pnet_scale) if len(boxes) else None
+                    found.append((boxes[keep], scores[keep]) if keep is not None else None)
+                return found
+
+            for level_found in self._by_level(scales, level, candidates):
+                for i, at_level in zip(idx, level_found, strict=True):
+                    if at_level is not None:
+                        per_frame[i].append(at_level)
         out = []
         for found in per_frame:
             if not found:
@@ -238,48 +255,53 @@ class Cascade:
             out.append(bx.square(boxes[keep]))
         return out
 
-    def _pnet_levels(
-        self, scales: Sequence[float], level: Callable[[float], np.ndarray]
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """PNet's output on each pyramid level (made by ``level``), in the order of ``scales``."""
+    def _by_level(self, scales: Sequence[float], make: Callable[[float], T], use: Callable[[float, T], R]) -> list[R]:
+        """``use(scale, make(scale))`` for each pyramid level, in the order of ``scales``: with one lane the
+        next level is made (resized) in a helper thread while this one is used (both release the GIL, so
+        on two cores the resizing, a quarter of a 1080p frame's time, is hidden); with more, the levels
+        are shared between the lanes (:func:`split_levels`), each making and using its own."""
         if self.lanes == 1:
-            # the levels are resized in a helper thread while PNet runs on the previous one: both
-            # release the GIL, so on two cores the resizing (a quarter of a 1080p frame's time) is hidden
-            out = []
-            for batch in _RESIZER.map(level, scales):
-                with step("pnet"):
-                    out.append(self.runner.pnet(batch))
-            return out
+            return [use(scale, made) for scale, made in zip(scales, _RESIZER.map(make, scales), strict=True)]
 
-        def run(levels: list[int]) -> list[tuple[int, tuple[np.ndarray, np.ndarray]]]:
-            done = []
-            for k in levels:
-                batch = level(scales[k])
-                with step("pnet"):
-                    done.append((k, self.runner.pnet(batch)))
-            return done
+        def run(levels: list[int]) -> dict[int, R]:
+            return {k: use(scales[k], make(scales[k])) for k in levels}
 
         mine, *others = split_levels(scales, self.lanes)
         futures = [lane.submit(copy_context().run, run, levels) for lane, levels in zip(_LANES, others, strict=False)]
-        found = dict(run(mine))
+        done = run(mine)
         for future in futures:
-            found.update(future.result())
-        return [found[k] for k in range(len(scales))]
+            done.update(future.result())
+        return [done[k] for k in range(len(scales))]
 
-    def _in_lanes(self, name: str, net: Callable[[np.ndarray], tuple], patches: np.ndarray) -> tuple:
-        """``net`` on ``patches``, large batches split over the lanes; the outputs as one call gives them."""
-        parts = min(self.lanes, len(patches) // MIN_LANE_PATCHES)
-        if parts <= 1:
+    def _net_on_boxes(
+        self,
+        name: str,
+        net: Callable[[np.ndarray], tuple],
+        frames: Sequence[np.ndarray],
+        boxes: Sequence[np.ndarray],
+        size: int,
+    ) -> tuple:
+        """``net`` on the ``size`` x ``size`` patch of every box of every frame, outputs in that order. A
+        large batch is split over the lanes, each sampling its own patches (numpy and the nets release
+        the GIL); every patch's output is what one call gives it."""
+        owner = np.repeat(np.arange(len(frames)), [len(b) for b in boxes])
+        flat = np.concatenate([b for b in boxes if len(b)])
+
+        def run(lo: int, hi: int) -> tuple:
+            rows, owners = flat[lo:hi], owner[lo:hi]
+            patches = np.concatenate([extract_patches(frames[i], rows[owners == i], size) for i in np.unique(owners)])
             with step(name):
                 return net(patches)
 
-        def run(chunk: np.ndarray) -> tuple:
-            with step(name):
-                return net(chunk)
-
-        chunks = np.array_split(patches, parts)
-        futures = [lane.submit(copy_context().run, run, chunk) for lane, chunk in zip(_LANES, chunks[1:], strict=False)]
-        outputs = [run(chunks[0]), *(future.result() for future in futures)]
+        parts = max(min(self.lanes, len(flat) // MIN_LANE_PATCHES), 1)
+        bounds = np.linspace(0, len(flat), parts + 1).astype(int)
+        chunks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+        futures = [
+            lane.submit(copy_context().run, run, *chunk) for lane, chunk in zip(_LANES, chunks[1:], strict=False)
+        ]
+        outputs = [run(*chunks[0]), *(future.result() for future in futures)]
+        if len(outputs) == 1:
+            return outputs[0]
         return tuple(np.concatenate(column) for column in zip(*outputs, strict=True))
 
     # -- stage 2 -----------------------------------------------------------------------------
@@ -288,8 +310,7 @@ class Cascade:
         counts = [len(p) for p in proposals]
         if sum(counts) == 0:
             return proposals
-        patches = np.concatenate([extract_patches(f, p, 24) for f, p in zip(frames, proposals, strict=True) if len(p)])
-        prob, offsets = self._in_lanes("rnet", self.runner.rnet, patches)
+        prob, offsets = self._net_on_boxes("rnet", self.runner.rnet, frames, proposals, 24)
         out, start = [], 0
         for boxes, n in zip(proposals, counts, strict=True):
             p, o = prob[start : start + n], offsets[start : start + n]
@@ -309,14 +330,13 @@ class Cascade:
         counts = [len(r) for r in refined]
         if sum(counts) == 0:
             return [[] for _ in frames]
-        patches = np.concatenate([extract_patches(f, r, 48) for f, r in zip(frames, refined, strict=True) if len(r)])
-        prob, offsets, marks = self._in_lanes("onet", self.runner.onet, patches)
+        prob, offsets, marks = self._net_on_boxes("onet", self.runner.onet, frames, refined, 48)
         results: list[list[Face]] = []
         start = 0
         for frame, boxes, n in zip(frames, refined, counts, strict=True):
             p, o, m = prob[start : start + n], offsets[start : start + n], marks[start : start + n]
             start += n
-            mask = p > s.thresholds[2]
+            mask = p > (Judge.load().floor if s.judge else s.thresholds[2])
             if not mask.any():
                 results.append([])
                 continue
@@ -333,5 +353,25 @@ class Cascade:
             for k, (x1, y1, x2, y2) in zip(keep, clipped, strict=True):
                 marks_k = tuple((float(lx[k, j]), float(ly[k, j])) for j in range(5))
                 faces.append(Face((float(x1), float(y1), float(x2 - x1), float(y2 - y1)), float(p[k]), marks_k))
-            results.append(faces)
+            results.append(self._judged(frame, faces) if s.judge else faces)
         return results
+
+    def _judged(self, frame: np.ndarray, faces: list[Face]) -> list[Face]:
+        """The faces the final judge keeps (``frame`` normalised)."""
+        if not faces:
+            return faces
+        with step("judge"):
+            opinions = self.second_opinions(frame, np.array([f.xyxy for f in faces], dtype=np.float64))
+            keep = Judge.load().keep(judge_rows(faces, opinions))
+        return [face for face, kept in zip(faces, keep, strict=True) if kept]
+
+    def second_opinions(self, frame: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
+        """The nets' second opinions of final boxes in a normalised frame, one row (4) per box: ONet on
+        the box, on its mirror image and on the box grown by ``ENLARGED``, and RNet on the box."""
+        squared = bx.square(boxes_xyxy)
+        patches = extract_patches(frame, squared, 48)
+        centre, half = (squared[:, :2] + squared[:, 2:]) / 2, (squared[:, 2:] - squared[:, :2]) / 2 * ENLARGED
+        grown = extract_patches(frame, np.hstack([centre - half, centre + half]), 48)
+        onet = np.asarray(self.runner.onet(np.concatenate([patches, patches[:, :, ::-1], grown]))[0])
+        rnet = np.asarray(self.runner.rnet(extract_patches(frame, squared, 24))[0])
+        return np.column_stack([*onet.reshape(3, -1), rnet.reshape(-1)])
