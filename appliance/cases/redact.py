@@ -16,7 +16,7 @@ import numpy as np
 
 from .boxes import Box, FaceAt
 
-BLUR_CELLS = 6  # a blurred face keeps this many cells across: light and shade, no features
+BLUR_CELLS = 3  # a blurred face keeps this many cells across: light and shade, no features
 
 
 class Redact(str, Enum):
@@ -46,25 +46,46 @@ def redact_frame(image: np.ndarray, faces: Sequence[FaceAt], subjects: set[int |
         for face in hidden:
             _fill(mask, face.core, True)
     original = image.copy()
-    for x1, y1, x2, y2 in _pixels(hidden_boxes(hidden), width, height):
+    for (x1, y1, x2, y2), face_px in _groups(hidden, width, height):
         region = mask[y1:y2, x1:x2]
         if region.any():
-            image[y1:y2, x1:x2][region] = blurred(original[y1:y2, x1:x2])[region]
+            image[y1:y2, x1:x2][region] = blurred(original[y1:y2, x1:x2], face_px)[region]
     return len(hidden)
 
 
-def hidden_boxes(faces: Iterable[FaceAt]) -> list[Box]:
-    return [face.padded for face in faces]
-
-
-def blurred(patch: np.ndarray) -> np.ndarray:
-    """``patch`` with nothing left to recognise: a few cells across, blown up smoothly."""
+def blurred(patch: np.ndarray, face_px: float) -> np.ndarray:
+    """``patch`` with nothing left to recognise: cells of a third of a face, blown up smoothly."""
     h, w = patch.shape[:2]
-    cells = max(BLUR_CELLS * w // max(h, w), 1), max(BLUR_CELLS * h // max(h, w), 1)
-    small = cv2.resize(patch, cells, interpolation=cv2.INTER_AREA)
+    cell = max(face_px / BLUR_CELLS, 2.0)
+    small = cv2.resize(patch, (max(int(w / cell), 1), max(int(h / cell), 1)), interpolation=cv2.INTER_AREA)
     big = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    k = max(int(min(w, h) / BLUR_CELLS) | 1, 3)
-    return cv2.GaussianBlur(big, (k, k), 0)
+    k = int(2 * cell) | 1
+    return cv2.GaussianBlur(big, (k, k), 0) if k >= 3 else big
+
+
+def _groups(faces: Sequence[FaceAt], width: int, height: int) -> list[tuple[tuple[int, int, int, int], float]]:
+    """The padded boxes, those that overlap merged into one rectangle (blurred as one patch: two
+    patches side by side would leave a sharp seam where they meet), each with its largest face's size."""
+    groups = [
+        (box, max(f.core[2] - f.core[0], f.core[3] - f.core[1]))
+        for f in faces
+        for box in _pixels([f.padded], width, height)
+    ]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(groups)):
+            for j in range(i + 1, len(groups)):
+                (a, fa), (b, fb) = groups[i], groups[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    union = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                    groups[i] = (union, max(fa, fb))
+                    del groups[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return groups
 
 
 def _fill(mask: np.ndarray, box: Box, value: bool) -> None:

@@ -16,7 +16,9 @@ from .common import Subparsers, add_settings, settings_of
 
 def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("export", help="a person's appearances as a case: clips, others blurred, hashes")
-    p.add_argument("person_ids", nargs="+", type=int, metavar="PERSON", help="person id(s), as appliance people list shows")
+    p.add_argument(
+        "person_ids", nargs="+", type=int, metavar="PERSON", help="person id(s), as appliance people list shows"
+    )
     p.add_argument(
         "-o", "--out", required=True, type=Path, metavar="CASE.zip", help="the zip to write (never overwritten)"
     )

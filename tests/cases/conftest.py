@@ -1,0 +1,49 @@
+"""One small appliance for the case tests: the busy clip and the hamilton clip (renamed as a recorder
+names its files, so it has a time of day) analysed by the real pipeline with people on, their
+footage kept in ``state/done`` as the service keeps it, and the people index built from them."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from appliance.output.manifest import Manifest
+from appliance.people.index import PeopleIndex
+from appliance.people.recordings import index_result
+from appliance.pipeline.extract import Extractor
+from appliance.settings import ExtractSettings, PeopleSettings
+
+BUSY = "facenet_pytorch_video.mp4"
+HAMILTON_AS_RECORDED = "cam1_20261127_143005.mp4"
+
+
+@dataclass(frozen=True)
+class Appliance:
+    outbox: Path
+    done: Path
+    index: PeopleIndex
+    manifests: dict[str, Manifest]  # by result folder
+    people: dict[str, dict[int, int]]  # result folder -> the recording's person number -> person id
+
+    def person(self, recording: str, local: int) -> int:
+        return self.people[recording][local]
+
+
+@pytest.fixture(scope="session")
+def appliance(tmp_path_factory, videos, tflite_detector) -> Appliance:
+    data = tmp_path_factory.mktemp("case-appliance")
+    outbox, done = data / "outbox", data / "state" / "done"
+    done.mkdir(parents=True)
+    shutil.copyfile(videos / BUSY, done / BUSY)
+    shutil.copyfile(videos / "short_hamilton_clip.mp4", done / HAMILTON_AS_RECORDED)
+    extractor = Extractor(ExtractSettings(backend="tflite"), detector=tflite_detector)
+    index = PeopleIndex(data / "state" / "people.sqlite", PeopleSettings().threshold)
+    manifests, people = {}, {}
+    for name in (BUSY, HAMILTON_AS_RECORDED):
+        result = extractor.run(done / name, outbox)
+        manifests[result.output.name] = result.manifest
+        people[result.output.name] = {local: seen.person for local, seen in index_result(index, result.output).items()}
+    return Appliance(outbox, done, index, manifests, people)
