@@ -30,7 +30,7 @@ from . import follow
 from .crops import align_face, crop_face
 from .enhance import enhance_crop, is_dark
 from .finder import FaceFinder
-from .grouping import embed_tracks, group_tracks
+from .grouping import EmbeddingAhead, embed_tracks, group_tracks
 from .motion import MotionGate, MotionResult
 from .parts import ALL_CROPS, PartResult, SplitPlan, copy_all_crops, load_part, merge_parts, plan_parts, save_part
 from .publish import source_record, write_people, write_track_embeddings, write_tracks
@@ -181,7 +181,10 @@ class Extractor:
                 frames_total=source.info.frames, duration_s=source.info.duration_s, scan=scanned, clock=clock
             )
             plan = scanned.plan if scanned is not None else None
-            found = self._analyse(source, state, started, progress, cancel, plan, keep_all=self._all_crops(writer))
+            ahead = EmbeddingAhead(self.embedder(), MIN_TRACK_DETECTIONS) if self.people.enabled else None
+            found = self._analyse(
+                source, state, started, progress, cancel, plan, keep_all=self._all_crops(writer), ahead=ahead
+            )
             min_hits = MIN_TRACK_DETECTIONS if state.frames_analysed > 1 else 1
             tracks = [t for t in found if t.detections >= min_hits]
             manifest = self._manifest(writer, tracks, source, digest, state, time.monotonic() - started)
@@ -286,11 +289,35 @@ class Extractor:
         plan: DecodePlan | None,
         window: Window | None = None,
         keep_all: Callable[[str, np.ndarray], object] | None = None,
+        ahead: EmbeddingAhead | None = None,
     ) -> list[Track]:
-        """Every analysed frame through motion, detection and tracking; every track, in order of appearance."""
+        """Every analysed frame through motion, detection and tracking; every track, in order of appearance.
+
+        ``ahead``: where ended tracks are embedded while the analysis goes on (an unsplit run's)."""
         tracker = Tracker()
+        try:
+            return self._frames(source, state, started, progress, cancel, plan, window, keep_all, ahead, tracker)
+        finally:
+            if ahead is not None:
+                with step("people"):
+                    ahead.wait()
+
+    def _frames(
+        self,
+        source: VideoSource,
+        state: Progress,
+        started: float,
+        progress: Callable[[Progress], None] | None,
+        cancel: CancelToken | None,
+        plan: DecodePlan | None,
+        window: Window | None,
+        keep_all: Callable[[str, np.ndarray], object] | None,
+        ahead: EmbeddingAhead | None,
+        tracker: Tracker,
+    ) -> list[Track]:
         gate = MotionGate(min_face=self.settings.min_face) if self.motion.enabled and not source.info.is_image else None
         last_full = -1e9
+        offered = 0  # tracks ended and handed to ``ahead``
         enhanced_before = self.finder.enhanced_frames
         clock = state.clock
         decoded = clock.timed("decode", source.frames(self.settings.fps, plan, window))
@@ -312,6 +339,9 @@ class Extractor:
             if kind is not SearchKind.SKIPPED:
                 with step("track"):
                     self._track(tracker, frame, faces, looked, keep_all)
+                if ahead is not None and len(tracker.finished) > offered:
+                    ahead.offer(tracker.finished[offered:])
+                    offered = len(tracker.finished)
             state.frames_decoded, state.frames_read = source.decoded, source.read
             state.frames_analysed += 1
             state.faces += len(faces)
@@ -448,11 +478,15 @@ class Extractor:
         with step("people"):
             return self._group(writer, tracks)
 
+    def embedder(self) -> FaceEmbedder:
+        """SFace, loaded on first use and kept for the next input."""
+        if self._embedder is None:
+            self._embedder = FaceEmbedder()
+        return self._embedder
+
     def _group(self, writer: ResultWriter, tracks: list[Track]) -> dict:
         if self.people.enabled and tracks:
-            if self._embedder is None:
-                self._embedder = FaceEmbedder()
-            embed_tracks(tracks, self._embedder)
+            embed_tracks(tracks, self.embedder())
             groups = group_tracks(tracks, self.people)
         else:
             groups = [[track] for track in tracks]

@@ -60,3 +60,26 @@ def test_with_people_off_nothing_is_embedded(tflite_detector, videos, tmp_path):
     manifest = json.loads((result.output / "manifest.json").read_text())
     assert manifest["embeddings"] is None and not (result.output / "embeddings.npz").exists()
     assert [p["tracks"] for p in manifest["people"]] == [[1]]
+
+
+def test_tracks_embedded_ahead_match_tracks_embedded_at_the_end(extractor, videos, tmp_path, monkeypatch):
+    """Ended tracks are embedded while detection goes on: the same vectors as embedding them all at the end."""
+    from appliance.pipeline import grouping
+
+    offered = []
+    real_offer = grouping.EmbeddingAhead.offer
+
+    def counted(self, ended):
+        ended = list(ended)
+        offered.extend(ended)
+        real_offer(self, ended)
+
+    clip = videos / "facenet_pytorch_video.mp4"
+    monkeypatch.setattr(grouping.EmbeddingAhead, "offer", counted)
+    ahead = read_embeddings(extractor.run(clip, tmp_path / "ahead").output)
+    assert len([t for t in offered if t.detections >= 2]) >= 2, "tracks must end before the clip does"
+    monkeypatch.setattr(grouping.EmbeddingAhead, "offer", lambda self, ended: None)
+    at_end = read_embeddings(extractor.run(clip, tmp_path / "end").output)
+    assert sorted(ahead) == sorted(at_end) and len(ahead) == 9
+    for track, vector in at_end.items():
+        assert ahead[track] == pytest.approx(vector, abs=1e-6)
