@@ -7,7 +7,7 @@ of its own (the page never runs a net); the uploaded photo is not kept.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -32,7 +32,8 @@ def _index() -> PeopleIndex:
 def _when(face: dict[str, Any]) -> str:
     stamp = face.get("recorded_at")
     if stamp:
-        moment = datetime.fromtimestamp(stamp + face.get("time_s", 0.0), timezone.utc)
+        # the box's local time: a recording that names its start without a zone was read as local time
+        moment = datetime.fromtimestamp(stamp + face.get("time_s", 0.0))
         return moment.strftime("%Y-%m-%d %H:%M:%S")
     return ""
 
@@ -210,3 +211,6 @@ def search(ctx: WebContext, upload: Any) -> tuple[dict[str, Any], int, dict[str,
             for m in matches
         ],
     }, 200, {}  # fmt: skip
+
+
+from . import cases  # noqa: E402, F401 - the export routes join this blueprint

@@ -1,0 +1,77 @@
+"""A person's case from the page: the export button starts it, the page follows its progress, and the
+zip is handed out when it is done.
+
+The export runs in a process of its own (:mod:`appliance.cases.jobs`), never in the page's thread:
+the running service's when there is one, else one the page starts beside itself. Routes join the
+people blueprint (the page's people feature), so they are guarded as the people pages are.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from flask import abort, current_app, jsonify, redirect, request, send_file, url_for
+
+from ..cases.jobs import CaseJob, CaseJobs, ExportBusy
+from ..cases.redact import Redact
+from .context import context
+from .people import _checked, _index, bp
+
+EXTENSION = "appliance.cases"
+MAX_PAD_S = 30.0
+_made = threading.Lock()
+
+
+def case_jobs() -> CaseJobs:
+    ctx = context()
+    found = getattr(ctx.service, "cases", None)
+    if isinstance(found, CaseJobs):
+        return found
+    with _made:
+        jobs = current_app.extensions.get(EXTENSION)
+        if jobs is None:
+            jobs = current_app.extensions[EXTENSION] = CaseJobs(ctx.layout.root / "cases", ctx.settings)
+    return jobs
+
+
+def _status(job: CaseJob) -> dict[str, Any]:
+    status = job.status()
+    if status.get("state") == "done" and job.zip.is_file():
+        status["download"] = url_for("people.case_zip", job_id=job.id)
+    return status
+
+
+@bp.post("/people/<int:person>/export")
+def export_person(person: int) -> Any:
+    _checked()
+    if _index().person(person) is None:
+        abort(404)
+    try:
+        redact = Redact(request.form.get("redact", "others"))
+        pad_s = min(max(float(request.form.get("pad_s", 2.0)), 0.0), MAX_PAD_S)
+    except ValueError:
+        return jsonify(error="redact is others, all or none; pad_s a number of seconds"), 400
+    try:
+        job = case_jobs().start((person,), redact, pad_s)
+    except ExportBusy as exc:
+        return jsonify(error=str(exc)), 409
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(job=job.id, status=url_for("people.case_status", job_id=job.id)), 202
+    return redirect(url_for("people.person_page", person=person, case=job.id))
+
+
+@bp.get("/api/cases/<job_id>")
+def case_status(job_id: str) -> Any:
+    job = case_jobs().get(job_id)
+    if job is None:
+        return jsonify(error="no such export"), 404
+    return jsonify(_status(job))
+
+
+@bp.get("/cases/<job_id>/case.zip")
+def case_zip(job_id: str) -> Any:
+    job = case_jobs().get(job_id)
+    if job is None or not job.zip.is_file():
+        abort(404)
+    return send_file(job.zip, mimetype="application/zip", as_attachment=True, download_name=f"case-{job.id}.zip")
