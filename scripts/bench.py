@@ -105,9 +105,16 @@ def child_original(video: str) -> dict:
 
 
 def child_extract(
-    video: str, backend: str, scan: str, people: str = "on", follow: str = "on", tree: str = str(REPO)
+    video: str,
+    backend: str,
+    scan: str,
+    people: str = "on",
+    follow: str = "on",
+    tree: str = str(REPO),
+    threads: str = "",
 ) -> dict:
-    """The appliance (of the checkout ``tree``: another release's, for comparison) on ``video``."""
+    """The appliance (of the checkout ``tree``: another release's, for comparison) on ``video``;
+    ``threads``: the setting's value ('': its default)."""
     sys.path.insert(0, tree)
     from appliance.pipeline.extract import Extractor
     from appliance.settings import ExtractSettings, MotionSettings, PeopleSettings, ScanSettings
@@ -115,8 +122,9 @@ def child_extract(
     out = Path(tempfile.mkdtemp(prefix="extract-"))
     started = time.perf_counter()
     motion = MotionSettings() if follow == "on" else MotionSettings(busy_full_every_s=0)
+    extract = ExtractSettings(backend=backend, **({"threads": int(threads)} if threads else {}))
     extractor = Extractor(
-        ExtractSettings(backend=backend),
+        extract,
         motion=motion,
         scan=ScanSettings(enabled=scan == "on"),
         people=PeopleSettings(enabled=people == "on"),
@@ -375,6 +383,7 @@ def bench_minute(backends: list[str], release: str, repeats: int) -> dict[str, d
     }
     for backend in backends:
         sides[f"appliance ({backend})"] = ("extract", path, backend, "on")
+    sides["appliance, 1 thread (tflite)"] = ("extract", path, "tflite", "on", "on", "on", str(REPO), "1")
     if release:
         tree = str(baseline_worktree(release))
         sides[f"release {release} (tflite)"] = ("extract", path, "tflite", "on", "on", "on", tree)
