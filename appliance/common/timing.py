@@ -8,6 +8,7 @@ of its own (the decoder) is handed the clock explicitly.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -20,13 +21,16 @@ _current: ContextVar[StepClock | None] = ContextVar("step_clock", default=None)
 
 
 class StepClock:
-    """Seconds per step; steps may nest (``detect`` holds ``pnet``), so they do not add up to the wall time."""
+    """Seconds per step; steps may nest (``detect`` holds ``pnet``) and run in several threads at once (the
+    detector's lanes: ``pnet`` is summed over both), so they do not add up to the wall time."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()  # the detector's lanes add from two threads at once
 
     def add(self, name: str, seconds: float) -> None:
-        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+        with self._lock:
+            self.seconds[name] = self.seconds.get(name, 0.0) + seconds
 
     @contextmanager
     def current(self) -> Iterator[StepClock]:
