@@ -29,7 +29,7 @@ from .embed import EMBEDDING_SIZE
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS people (
     id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, created REAL NOT NULL, updated REAL NOT NULL,
-    watched INTEGER NOT NULL DEFAULT 0
+    watched INTEGER NOT NULL DEFAULT 0, hidden INTEGER NOT NULL DEFAULT 0, photo INTEGER
 );
 CREATE TABLE IF NOT EXISTS faces (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -104,6 +104,9 @@ class PeopleIndex:
         columns = {row["name"] for row in self._db().execute("PRAGMA table_info(people)")}
         if "watched" not in columns:  # an index made before the watch list
             self._db().execute("ALTER TABLE people ADD COLUMN watched INTEGER NOT NULL DEFAULT 0")
+        if "hidden" not in columns:  # an index made before hiding and choosing the photo
+            self._db().execute("ALTER TABLE people ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0")
+            self._db().execute("ALTER TABLE people ADD COLUMN photo INTEGER")  # the face chosen to stand for them
         self._matrix: tuple[int, np.ndarray, list[int]] | None = None  # (version, embeddings, face ids)
 
     def _db(self) -> sqlite3.Connection:
@@ -211,15 +214,17 @@ class PeopleIndex:
         return assigned
 
     # -- reading ----------------------------------------------------------------------------------
-    def people(self) -> list[dict[str, Any]]:
-        """A card per person: name, faces, recordings, first and last seen, the best face."""
+    def people(self, hidden: bool = False) -> list[dict[str, Any]]:
+        """A card per person: name, faces, recordings, first and last seen, the best face (the hidden
+        ones only when asked for)."""
         rows = (
             self._db()
             .execute(
-                "SELECT p.id, p.name, p.watched, COUNT(f.id) AS faces, COUNT(DISTINCT f.recording) AS recordings, "
+                "SELECT p.id, p.name, p.watched, p.hidden, COUNT(f.id) AS faces, "
+                "COUNT(DISTINCT f.recording) AS recordings, "
                 "MIN(f.added) AS first_added, MAX(f.added) AS last_added, MIN(f.recorded_at) AS first_recorded, "
                 "MAX(f.recorded_at) AS last_recorded FROM people p JOIN faces f ON f.person = p.id "
-                "GROUP BY p.id ORDER BY MAX(f.added) DESC, p.id DESC"
+                f"{'' if hidden else 'WHERE p.hidden = 0 '}GROUP BY p.id ORDER BY MAX(f.added) DESC, p.id DESC"
             )
             .fetchall()
         )
@@ -227,11 +232,18 @@ class PeopleIndex:
         return [{**dict(row), "best": best.get(row["id"])} for row in rows]
 
     def _best_faces(self) -> dict[int, dict[str, Any]]:
+        """Each person's photo: the face chosen for them, else their best."""
         rows = self._db().execute(
-            "SELECT person, crop, recording, quality FROM faces f WHERE quality = "
+            "SELECT person, crop, recording, quality, id AS face FROM faces f WHERE quality = "
             "(SELECT MAX(quality) FROM faces g WHERE g.person = f.person) GROUP BY person"
         )
-        return {row["person"]: dict(row) for row in rows}
+        best = {row["person"]: dict(row) for row in rows}
+        chosen = self._db().execute(
+            "SELECT f.person, f.crop, f.recording, f.quality, f.id AS face FROM people p "
+            "JOIN faces f ON f.id = p.photo AND f.person = p.id"
+        )
+        best.update({row["person"]: {**dict(row), "chosen": True} for row in chosen})
+        return best
 
     def person(self, person: int) -> dict[str, Any] | None:
         row = self._db().execute("SELECT * FROM people WHERE id=?", (person,)).fetchone()
@@ -280,7 +292,50 @@ class PeopleIndex:
         }
         return [Match(found[ids[i]], round(float(similarity[i]), 4)) for i in best if ids[i] in found]
 
+    def similar_people(self, person: int, floor: float, top: int = 5) -> list[dict[str, Any]]:
+        """The people most like ``person`` (average similarity over all pairs of their faces) from
+        ``floor`` up to the threshold: "possibly the same person", for a person to decide. People
+        said to be someone else ("not the same") are left out."""
+        rows = self._db().execute("SELECT id, person, embedding FROM faces").fetchall()
+        mine = [r for r in rows if r["person"] == person]
+        if not mine:
+            return []
+        apart = self._kept_apart(person)
+        theirs = [r for r in rows if r["person"] != person and r["person"] not in apart]
+        if not theirs:
+            return []
+        mean = np.stack([_vector(r["embedding"]) for r in mine]).mean(axis=0)
+        similarity = np.stack([_vector(r["embedding"]) for r in theirs]) @ mean
+        owners = np.array([r["person"] for r in theirs])
+        scores = {int(p): float(similarity[owners == p].mean()) for p in np.unique(owners)}
+        near = sorted(((s, p) for p, s in scores.items() if floor <= s < self.threshold), reverse=True)[:top]
+        cards = {c["id"]: c for c in self.people(hidden=True)}
+        return [{**cards[p], "similarity": round(s, 3)} for s, p in near if p in cards]
+
+    def _kept_apart(self, person: int) -> set[int]:
+        rows = self._db().execute(
+            "SELECT DISTINCT g.person FROM links l JOIN faces f ON f.id IN (l.a, l.b) "
+            "JOIN faces g ON g.id IN (l.a, l.b) AND g.id != f.id WHERE l.kind = 'different' AND f.person = ?",
+            (person,),
+        )
+        return {row["person"] for row in rows}
+
     # -- corrections ------------------------------------------------------------------------------
+    def hide(self, person: int, hidden: bool) -> bool:
+        """Leave a person off the grid (or show them again): nothing of them is deleted."""
+        with self._tx() as db:
+            done = db.execute("UPDATE people SET hidden=?, updated=? WHERE id=?", (int(hidden), time.time(), person))
+            return done.rowcount == 1
+
+    def choose_photo(self, person: int, face: int) -> bool:
+        """The face that stands for ``person`` on the page (one of their own)."""
+        with self._tx() as db:
+            mine = db.execute("SELECT 1 FROM faces WHERE id=? AND person=?", (face, person)).fetchone()
+            if mine is None:
+                return False
+            db.execute("UPDATE people SET photo=?, updated=? WHERE id=?", (face, time.time(), person))
+            return True
+
     def rename(self, person: int, name: str | None) -> bool:
         with self._tx() as db:
             done = db.execute("UPDATE people SET name=?, updated=? WHERE id=?", (name or None, time.time(), person))

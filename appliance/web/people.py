@@ -20,6 +20,8 @@ from .context import WebContext, context
 bp = Blueprint("people", __name__)
 SEARCH_RESULTS = 12
 NAME_MAX = 80
+SUGGEST_BELOW = 0.1  # merge suggestions: people this far below the people threshold, or nearer
+SUGGESTIONS = 5
 
 
 def _index() -> PeopleIndex:
@@ -49,7 +51,9 @@ def card(person: dict[str, Any]) -> dict[str, Any]:
         "last_seen": person.get("last_recorded") or person.get("last_added"),
         "url": url_for("people.person_page", person=person["id"]),
         "watched": bool(person.get("watched")),
+        "hidden": bool(person.get("hidden")),
         "face": url_for("files.result_file", relative=best["crop"]) if best else None,
+        "photo_face": best.get("face"),
     }
 
 
@@ -63,7 +67,11 @@ def appearances(person: dict[str, Any]) -> list[dict[str, Any]]:
 # -- pages -------------------------------------------------------------------------------------------
 @bp.get("/people")
 def people_page() -> Any:
-    return render_template("people.html", people=[card(p) for p in _index().people()], results=None)
+    index = _index()
+    show_hidden = request.args.get("hidden") == "1"
+    people = [card(p) for p in index.people(hidden=show_hidden)]
+    hidden = sum(1 for p in index.people(hidden=True) if p["hidden"])
+    return render_template("people.html", people=people, results=None, show_hidden=show_hidden, hidden=hidden)
 
 
 @bp.get("/people/<int:person>")
@@ -71,8 +79,12 @@ def person_page(person: int) -> Any:
     found = _index().person(person)
     if found is None:
         abort(404)
+    index = _index()
+    similar = index.similar_people(person, index.threshold - SUGGEST_BELOW, SUGGESTIONS)
     return render_template("person.html", person=found, card=card({**found, **_summary(found)}),
-                           appearances=appearances(found))  # fmt: skip
+                           appearances=appearances(found), suggestions=[
+                               {**card(p), "similarity": p["similarity"]} for p in similar
+                           ])  # fmt: skip
 
 
 def _summary(person: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +126,35 @@ def merge(person: int) -> Any:
     other = request.form.get("other", type=int)
     done = other is not None and _index().merge(person, other)
     return _action(person, done, f"#{other} merged into #{person}" if done else "nothing to merge")
+
+
+@bp.post("/people/merge")
+def merge_selected() -> Any:
+    """People picked on the grid are one person: all merged into the first picked."""
+    _checked()
+    picked = list(dict.fromkeys(request.form.getlist("person", type=int)))
+    if len(picked) < 2:
+        flash("pick two or more people to merge")
+        return redirect(url_for("people.people_page"))
+    keep, index = picked[0], _index()
+    merged = [other for other in picked[1:] if index.merge(keep, other)]
+    return _action(keep, bool(merged), f"{', '.join(f'#{m}' for m in merged)} merged into #{keep}")
+
+
+@bp.post("/people/<int:person>/hide")
+def hide(person: int) -> Any:
+    _checked()
+    hidden = request.form.get("hidden") == "1"
+    done = _index().hide(person, hidden)
+    return _action(person, done, "hidden from the people page" if hidden else "shown on the people page again")
+
+
+@bp.post("/people/<int:person>/photo")
+def choose_photo(person: int) -> Any:
+    _checked()
+    face = request.form.get("photo_face", type=int)
+    done = face is not None and _index().choose_photo(person, face)
+    return _action(person, done, "this photo stands for them now" if done else "not one of their faces")
 
 
 @bp.post("/people/<int:person>/not-same")
