@@ -26,7 +26,7 @@ from .faces import FrameFaces, analysed_stretches
 from .package import check_target, write_zip
 from .page import case_page
 from .record import case_record, write_record
-from .redact import Redact, redact_frame
+from .redact import Redact, redact_planes
 from .sources import Located, locate
 
 Progress = Callable[[float, str], None]
@@ -113,6 +113,7 @@ class _Run:
         self.notes: list[str] = list(selection.left_out)
         self.located: dict[str, Located] = {}
         self.detects: dict[str, Detect] = {}
+        self.analysed: dict[str, tuple[tuple[float, float], ...] | None] = {}
 
     def appearance(self, number: int, appearance: Appearance) -> dict[str, Any]:
         name = f"{number:03d}-person-{appearance.person}"
@@ -148,7 +149,7 @@ class _Run:
         interval_s = 1.0 / float(rate) if rate else 1.0 / fps
         faces = FrameFaces(
             FaceBoxes(manifest.tracks, interval_s * fps),
-            analysed_stretches(manifest, source),
+            self._analysed(appearance.recording, manifest, source),
             interval_s,
             detect=lambda image: self._detect(appearance.recording, manifest)(image),
         )
@@ -157,8 +158,8 @@ class _Run:
 
         def change(picture: Picture) -> None:
             nonlocal blurred
-            here = faces.at(picture.frame, picture.time_s, picture.image)
-            blurred += redact_frame(picture.image, here, subjects, self.request.redact)
+            here = faces.at(picture.frame, picture.time_s, picture)
+            blurred += redact_planes(picture.planes, here, subjects, self.request.redact)
 
         target = self.work / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -177,6 +178,12 @@ class _Run:
             "frames_outside_analysis": faces.unknown,
             "frames_searched_at_export": faces.searched,
         }
+
+    def _analysed(self, recording: str, manifest: Manifest, source: Path) -> tuple[tuple[float, float], ...] | None:
+        """Where the pipeline analysed the recording (the scan read once per recording)."""
+        if recording not in self.analysed:
+            self.analysed[recording] = analysed_stretches(manifest, source)
+        return self.analysed[recording]
 
     def _subjects(self, recording: str) -> set[int]:
         """The tracks of ``recording`` that are the people asked for: the faces left unblurred."""
@@ -260,7 +267,7 @@ def _appliance_detector(manifest: Manifest) -> Detect:
     min_face = float(manifest.settings.get("min_face", 20))
     backend: Backend = "tflite" if manifest.backend == "tflite" else "tf" if manifest.backend == "tf" else "auto"
     detector = Detector(backend, min_face)
-    return lambda image: [face.xyxy for face in detector.detect(image)]
+    return lambda picture: [face.xyxy for face in detector.detect(picture.bgr())]
 
 
 __all__ = ["CaseError", "CaseRequest", "CaseResult", "Redact", "export_case"]
