@@ -17,20 +17,20 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from ..app import Appliance
     from ..common.logs import setup_logging
-    from ..service.service import Service
 
     settings = settings_of(args, serving=True).settings
     setup_logging(settings.service.log_level)
-    service = Service(settings)
+    appliance = Appliance(settings)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         logging.getLogger("appliance").info("received %s", signal.Signals(signum).name)
-        service.request_stop()
+        appliance.request_stop()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    service.start()
-    service.run()
-    service.stop()
+    appliance.start()
+    appliance.run()
+    appliance.stop()
     return 0

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .footage import move_no_clobber, reason_path
-from .jobs import JobState, JobStore
+from .jobs import JobState
 from .layout import StateLayout
+from .store import JobStore
 
 
 @dataclass(frozen=True)
@@ -35,5 +36,5 @@ def retry_failed(store: JobStore, layout: StateLayout, job_id: int) -> ActionRes
     if reason.exists():
         reason.rename(reason.with_name(f".{reason.name}.retried"))
     store.retry(job_id, str(moved))
-    store.event("retry", f"job {job_id} ({job.name}) queued again")
+    store.tell_operator("retry", f"job {job_id} ({job.name}) queued again")
     return ActionResult(True, 200, f"job {job_id} queued again")

@@ -73,7 +73,7 @@ class FleetReconciler:
         else:
             cause = f"its run ended without finishing it ({why})"
         log.warning("job %d: %s", job.id, cause)
-        self.store.event("worker", f"job {job.id} ({job.name}) taken back: {cause}")
+        self.store.tell_operator("worker", f"job {job.id} ({job.name}) taken back: {cause}")
         self.recovery.job(now, cause)
 
     def _check_waiting(self, job: Job) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from .footage import free_bytes
-from .jobs import JobState, JobStore
+from .jobs import JobState
+from .store import JobStore
 
 MIN_FREE_BYTES = 50 * (1 << 20)  # below this on the outbox's or the state's file system: disk full
 

@@ -40,9 +40,10 @@ from .footage import (
     take_from_inbox,
     unique_path,
 )
-from .jobs import Job, JobState, JobStore
+from .jobs import Job, JobState
 from .layout import StateLayout
-from .notify import record_failed
+from .outcome import record_failed
+from .store import JobStore
 
 log = logging.getLogger("appliance.ingest")
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
@@ -167,7 +168,7 @@ class Ingest:
             "is done, or processed if it failed"
         )
         if self._say_once(path, f"waits for {original.id}", "%s", message, level=logging.INFO):
-            self.store.event("inbox", message)
+            self.store.tell_operator("inbox", message)
 
     def _record(self, fd: int, folder_fd: int, path: Path, info: os.stat_result, digest: str) -> Job | None:
         name = display_name(str(path.relative_to(self.root)))
@@ -179,7 +180,7 @@ class Ingest:
         except Unremovable as exc:
             reason = f"{name} could not be taken from the inbox: {exc.strerror}; it was left there"
             record_failed(self.store, job, path, reason)
-            self.store.event("failed", reason)
+            self.store.tell_operator("failed", reason)
             log.error("job %d failed: %s", job.id, reason)
             return self.store.get(job.id)
         except Changed:
@@ -202,7 +203,7 @@ class Ingest:
         backoff = min(backoff * 2, ROOM_RETRY_MAX_S)
         self._room[str(path)] = (self.clock() + backoff, backoff)
         if self._say_once(path, "no room", "%s; tried again in %.0f s, then less often", reason, backoff):
-            self.store.event("inbox", reason)
+            self.store.tell_operator("inbox", reason)
 
     def _taken(self, path: Path) -> None:
         """Forget what was said and remembered about ``path``: a new file by that name is news again."""

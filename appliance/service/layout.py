@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..common.paths import fsync_dir
+from ..common.atomic import write_atomic
 from ..pipeline.parts import SplitPlan
 
 
@@ -72,13 +71,7 @@ PLAN_FILE = "plan.json"
 def write_plan(work: Path, plan: SplitPlan) -> None:
     """The split plan into the recording's work folder (atomically: a retried recording rewrites it)."""
     work.mkdir(parents=True, exist_ok=True)
-    tmp = work / f".{PLAN_FILE}.{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(plan.to_json())
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, work / PLAN_FILE)
-    fsync_dir(work)
+    write_atomic(work / PLAN_FILE, plan.to_json())
 
 
 def read_plan(work: Path) -> SplitPlan:

@@ -1,4 +1,5 @@
-"""The events a job's outcome causes, built to be written in the same transaction as the outcome."""
+"""A job's outcome recorded: done or failed, with the events it causes written in the same transaction
+(``recording.done``, ``person.seen``, ``recording.failed``), and a failed part failing its whole recording."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from ..people.index import PeopleIndex, Seen
 from ..people.recordings import index_result
 from ..settings import EventsSettings
 from .footage import move_no_clobber, write_reason
-from .jobs import Job, JobKind, JobState, JobStore
+from .jobs import Job, JobKind, JobState
 from .layout import StateLayout
+from .store import JobStore
 
 log = logging.getLogger("appliance.service")
 

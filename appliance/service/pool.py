@@ -19,9 +19,11 @@ from multiprocessing.process import BaseProcess
 
 from ..common.box import box_name
 from ..settings import Settings, env_name
-from .jobs import Job, JobStore
+from .jobs import Job
 from .recovery import Recovery
-from .worker import StopFlag, worker_main
+from .stop_flag import StopFlag
+from .store import JobStore
+from .worker_process import worker_main
 
 log = logging.getLogger("appliance.service")
 KILL_WAIT_S = 2.0
@@ -122,7 +124,7 @@ class WorkerPool:
             if proc is None or not proc.is_alive() or now - job.updated <= timeout:
                 continue
             log.error("job %d: no progress for %.0f s; stopping worker %d", job.id, now - job.updated, job.worker)
-            self.store.event("stalled", f"job {job.id} ({job.name}) made no progress for {timeout:.0f} s")
+            self.store.tell_operator("stalled", f"job {job.id} ({job.name}) made no progress for {timeout:.0f} s")
             self._stalled[job.worker or -1] = job.id
             proc.kill()
             proc.join(KILL_WAIT_S)

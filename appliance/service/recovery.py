@@ -14,9 +14,11 @@ from ..output.manifest import read_manifest
 from ..people.index import PeopleIndex
 from ..settings import EventsSettings
 from .footage import move_no_clobber
-from .jobs import MAX_ATTEMPTS, Job, JobKind, JobState, JobStore
+from .jobs import MAX_ATTEMPTS, Job, JobKind, JobState
 from .layout import StateLayout
-from .notify import fail_recording, record_done
+from .outcome import fail_recording, record_done
+from .queue import lifecycle
+from .store import JobStore
 
 log = logging.getLogger("appliance.service")
 
@@ -48,10 +50,10 @@ class Recovery:
         if not footage.exists():
             fail_recording(self.store, self.layout, job, footage, "footage missing after an interruption")
             log.error("job %d: footage %s is missing", job.id, footage)
-        elif job.attempts >= MAX_ATTEMPTS:
+        elif not lifecycle.attempts_left(job):
             reason = f"given up after {job.attempts} attempts: {cause}"
             fail_recording(self.store, self.layout, job, footage, reason)
-            self.store.event("failed", f"job {job.id} ({job.name}) {reason}")
+            self.store.tell_operator("failed", f"job {job.id} ({job.name}) {reason}")
             log.error("job %d failed: %s", job.id, reason)
         else:
             self.store.requeue(job.id, error=cause)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..people.index import PeopleIndex
 from ..settings import RetentionSettings
-from .jobs import JobStore
+from .store import JobStore
 
 log = logging.getLogger("appliance.retention")
 DAY_S = 86400.0
@@ -63,4 +63,4 @@ def apply_retention(
 
 def _record(store: JobStore, message: str) -> None:
     log.info("retention: %s", message)
-    store.event("retention", message)
+    store.tell_operator("retention", message)

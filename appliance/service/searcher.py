@@ -97,7 +97,7 @@ def searcher_main(settings: Settings, conn: Connection) -> None:
 
     from ..detect import Detector
     from ..people.embed import FaceEmbedder
-    from .worker import limit_address_space
+    from .worker_process import limit_address_space
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     detector = Detector(settings.extract.backend, settings.extract.min_face, 1)

@@ -1,4 +1,7 @@
-"""``appliance serve``: the inbox watcher, the worker processes and the web server in one process tree.
+"""The service of ``appliance serve``: the inbox watcher, the worker processes, the events and the upkeep.
+
+It knows no page: :mod:`appliance.app` builds it and serves the page over it (the page asks it for its
+health and to search a photo, through :class:`~appliance.web.context.ServiceView`).
 
 Start-up recovers first: partial results are removed, jobs cut short between the inbox and
 ``processing/`` are finished, files in ``processing/`` with no job are queued, and jobs left
@@ -18,10 +21,9 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
+from ..common.atomic import write_atomic
 from ..common.box import box_name, name_box
-from ..common.paths import fsync_dir
 from ..events import model as event_model
 from ..events.dispatch import Dispatcher, channels_for
 from ..output.writer import remove_partials
@@ -30,15 +32,15 @@ from ..settings import Settings, env_name
 from . import health
 from .fleet import FleetReconciler
 from .ingest import Ingest, recover_received
-from .jobs import JobState, JobStore
+from .jobs import JobState
 from .layout import StateLayout
-from .notify import index_pending
+from .outcome import index_pending
 from .pool import WorkerPool
-from .queue import open_store
-from .queue.redis import RedisJobStore
+from .queue import open_redis, open_sqlite
 from .recovery import Recovery
 from .retention import apply_retention
 from .searcher import PhotoFace, Searcher, SearchError
+from .store import JobStore
 from .watch import InboxWatcher
 
 log = logging.getLogger("appliance.service")
@@ -58,14 +60,16 @@ class Service:
         self.layout = StateLayout(svc.state_dir).create()
         for folder in (self.inbox, self.outbox):
             folder.mkdir(parents=True, exist_ok=True)
-        self.store: JobStore = open_store(settings, self.layout)
+        fleet_store = open_redis(settings) if svc.fleet else None
+        self.store: JobStore = fleet_store or open_sqlite(settings, self.layout)
         people = settings.people
         self.people = PeopleIndex(self.layout.people_database, people.threshold) if people.enabled else None
         self.searcher = Searcher(settings) if people.enabled else None
         self.recovery = Recovery(self.store, self.layout, self.outbox, self.people, settings.events)
         self.ingest = Ingest(self.inbox, self.layout, self.store)
         self.pool = WorkerPool(settings, self.store, self.recovery)
-        self.fleet = FleetReconciler(self.store, self.recovery) if isinstance(self.store, RedisJobStore) else None
+        # in a fleet, the ingest box watches every box's runs
+        self.fleet = FleetReconciler(fleet_store, self.recovery) if fleet_store is not None else None
         self._stopping = threading.Event()
         self._stop_requested = threading.Event()
         self.watcher = InboxWatcher(self.inbox, self._take, svc.settle_s, svc.scan_interval_s, svc.polling)
@@ -73,8 +77,6 @@ class Service:
             self.store, channels_for(settings.events), self.outbox, self.box_state, settings.events.public_url
         )
         self._health_status: str | None = None
-        self._server: Any = None
-        self.port = 0
 
     def _take(self, path: Path) -> object:
         return None if self._stopping.is_set() else self.ingest(path)
@@ -131,31 +133,16 @@ class Service:
         if len(key) >= SECRET_KEY_BYTES:
             return key
         key = secrets.token_bytes(SECRET_KEY_BYTES)
-        tmp = path.with_name(f".{path.name}.new")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
+        write_atomic(path, key, mode=0o600)
         return key
 
     def start(self) -> None:
-        from ..web import create_app
-        from ..web.server import create_server
-
+        """Put right what a stop left, then start the workers, the inbox watcher and event delivery."""
         os.environ.pop(env_name("token"), None)  # read into the settings; workers inherit the environment
         self.recover()
         self.pool.start()
         self.watcher.start()
         self.dispatcher.start()
-        app = create_app(self.settings, self.store, service=self)
-        web = self.settings.web
-        self._server = create_server(app, web)
-        self.port = self._server.effective_port
-        threading.Thread(target=self._server.run, name="http", daemon=True).start()
-        log.info("status page on http://%s:%s/ (inbox %s, outbox %s)", web.host, self.port, self.inbox, self.outbox)
 
     def request_stop(self) -> None:
         """Safe from a signal handler: :meth:`run` returns, then the caller runs :meth:`stop`."""
@@ -214,7 +201,7 @@ class Service:
         return self.searcher.faces(data)
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
-        """Stop taking files, let workers re-queue their job and exit; kill those that do not, stop the web."""
+        """Stop taking files, let workers re-queue their job and exit; kill those that do not."""
         if self._stopping.is_set():
             return
         self._stopping.set()
@@ -225,6 +212,3 @@ class Service:
         self.dispatcher.stop()
         if self.searcher is not None:
             self.searcher.stop()
-        if self._server is not None:
-            self._server.close()
-        log.info("stopped")

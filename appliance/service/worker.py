@@ -1,4 +1,7 @@
-"""A worker process: its own detector, taking queued jobs one at a time until told to stop.
+"""The worker: runs one job of any kind (recording, part, merge) to a known end, whoever hands it the job.
+
+Which loop hands it jobs (the embedded queue's polling, the fleet's RQ runs) is
+:mod:`.worker_process`'s business; the worker knows neither.
 
 A worker runs what comes from outside (FFmpeg on whatever was copied in), so it runs boxed in:
 no token in its settings or environment, an address-space limit, a CPU-time budget per job in
@@ -21,21 +24,19 @@ import logging
 import os
 import resource
 import shutil
-import signal
 import tempfile
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from multiprocessing.context import SpawnContext
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..common.box import box_name, name_box
-from ..common.logs import setup_logging
+from ..common.atomic import write_atomic
+from ..common.box import box_name
 from ..common.paths import fsync_dir
 from ..output.writer import PARTIAL_PREFIX, _locked
 from ..people.index import PeopleIndex
@@ -45,105 +46,27 @@ from ..pipeline.preview import preview_image
 from ..pipeline.video import InputError
 from ..settings import Settings
 from .footage import move_no_clobber
-from .jobs import Job, JobKind, JobState, JobStore, LeaseLost, WorkerBeat
+from .jobs import Job, JobKind, JobState, LeaseLost, WorkerBeat
 from .layout import StateLayout, read_plan, write_plan
-from .notify import fail_recording, record_done
-from .queue import QUEUE_AWAY, open_store
+from .outcome import fail_recording, record_done
+from .queue import QUEUE_AWAY
 from .recovery import published_output
+from .stop_flag import StopFlag
+from .store import JobStore
 
 log = logging.getLogger("appliance.worker")
 PROGRESS_EVERY_S = 1.0  # progress and the live preview are written at most this often
-IDLE_POLL_S = 0.5  # an idle worker looks for a job this often
-PARENT_CHECK_S = 0.5
 PREVIEW_JPEG_QUALITY = 80
 MIN_FRACTION_FOR_ETA = 0.01  # below this, time left is a guess not worth showing
 JOB_CPU_FLOOR_S = 1800.0  # the CPU budget of a job is never below this (stills, footage of unknown length)
 DISK_FULL_BACKOFF = (1, 2, 4, 10, 20)  # waits before retrying a job that found the disk full, in disk_full_retry_s
-MB = 1 << 20
 BEAT_EVERY_S = 5.0  # a worker says it is alive this often (the page's list of workers)
 STORAGE_CHECK_S = 5.0  # a worker that lost the shared folders looks for them again this often
-
-
-class StopFlag:
-    """A stop request shared with worker processes: one byte of shared memory, no lock.
-
-    ``multiprocessing.Event`` deadlocks the service if a worker dies inside ``wait()`` (Ctrl-C
-    reaches the whole process group); a plain byte cannot be left locked by a dead process.
-    """
-
-    def __init__(self, ctx: SpawnContext) -> None:
-        self._value = ctx.Value("b", 0, lock=False)
-
-    def set(self) -> None:
-        self._value.value = 1
-
-    def is_set(self) -> bool:
-        return bool(self._value.value)
-
-    def wait(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while not self.is_set() and time.monotonic() < deadline:
-            time.sleep(min(0.1, max(deadline - time.monotonic(), 0)))
-        return self.is_set()
-
-
-def limit_address_space(megabytes: int) -> None:
-    if megabytes > 0:
-        limit = megabytes * MB
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
-def worker_main(settings: Settings, slot: int, stop: StopFlag) -> None:
-    """Entry point of a worker process (spawned: TensorFlow does not survive fork)."""
-    # Ctrl-C reaches every process of the group: the service decides, the worker follows its flag.
-    # SIGTERM sent to the whole group (systemd's default) is a request to stop, like the flag.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    setup_logging(settings.service.log_level)
-    name_box(settings.service.box)
-    os.environ.setdefault("OMP_NUM_THREADS", str(settings.extract.threads))
-    _stop_with_parent(stop)
-    layout = StateLayout(settings.service.state_dir)
-    store = open_store(settings, layout)
-    extractor = Extractor(settings.extract, motion=settings.motion, scan=settings.scan, people=settings.people)
-    limit_address_space(settings.service.worker_memory_mb)  # after the nets are loaded: they map a lot once
-    log.info("worker %s ready (backend %s)", worker_name(slot), extractor.detector.backend)
-    # one writer to the people index: this box's workers on the embedded queue, the ingest box in a fleet
-    local_index = settings.people.enabled and not settings.service.fleet
-    people = PeopleIndex(layout.people_database, settings.people.threshold) if local_index else None
-    worker = Worker(settings, layout, slot, store, extractor, stop, people)
-    with worker.beating():
-        if settings.service.fleet:
-            from .queue.rq_worker import work_from_queue
-
-            work_from_queue(settings, worker)
-        else:
-            while not stop.is_set():
-                job = store.claim(slot, box_name())
-                if job is None:
-                    stop.wait(IDLE_POLL_S)
-                    continue
-                worker.process(job)
-    log.info("worker %s stopped", worker_name(slot))
 
 
 def worker_name(slot: int) -> str:
     """Unique across a fleet: the box's host name and the worker's slot on it."""
     return f"{box_name()}/{slot}"
-
-
-def _stop_with_parent(stop: StopFlag) -> None:
-    """If the service dies (kill -9, power loss), stop too: never finish a job behind its back."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while not stop.is_set():
-            if os.getppid() != parent:
-                log.error("service process gone; worker exiting")
-                os._exit(3)
-            time.sleep(PARENT_CHECK_S)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class FootageChanged(Exception):
@@ -403,7 +326,7 @@ class Worker:
         wait = self.settings.disk_full_retry_s * DISK_FULL_BACKOFF[min(job.waits, len(DISK_FULL_BACKOFF) - 1)]
         self.store.requeue(job.id, give_back_attempt=True, retry_at=time.time() + wait)
         message = f"disk full while processing job {job.id} ({job.name}); it waits {wait:.0f} s, the footage is kept"
-        self.store.event("disk full", message)
+        self.store.tell_operator("disk full", message)
         log.error("%s", message)
 
     def _internal_error(self, job: Job, path: Path, exc: BaseException) -> None:
@@ -418,7 +341,7 @@ class Worker:
     def _storage_lost(self, job: Job, reason: str) -> None:
         """Back to the queue for another worker (the attempt counts); this one waits for the folders."""
         self.store.requeue(job.id, error=reason)
-        self.store.event("storage", f"job {job.id} ({job.name}) handed back: {reason}")
+        self.store.tell_operator("storage", f"job {job.id} ({job.name}) handed back: {reason}")
         log.error("job %d handed back: %s", job.id, reason)
         while not self.stop.is_set() and not self.storage_present():
             self.stop.wait(STORAGE_CHECK_S)
@@ -426,7 +349,4 @@ class Worker:
     def _write_preview(self, job: Job, image: np.ndarray) -> None:
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, PREVIEW_JPEG_QUALITY])
         if ok:
-            target = self.layout.preview(job.id)
-            tmp = target.with_suffix(".tmp")
-            tmp.write_bytes(data.tobytes())
-            os.replace(tmp, target)
+            write_atomic(self.layout.preview(job.id), data.tobytes())

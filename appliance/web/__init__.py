@@ -12,8 +12,8 @@ from typing import Protocol
 from flask import Flask
 
 from ..people.index import PeopleIndex
-from ..service.jobs import JobStore
 from ..service.layout import StateLayout
+from ..service.store import JobStore
 from ..settings import Settings
 from . import api, auth, files, metrics, pages, people
 from .context import EXTENSION, ServiceView, WebContext

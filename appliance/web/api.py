@@ -60,7 +60,7 @@ def status() -> Any:
         health=found.to_dict(),
         jobs=[job_view(j) for j in ctx.store.recent(limit=STATUS_JOBS)],
         gallery=_gallery(),
-        events=ctx.store.events(STATUS_EVENTS),
+        events=ctx.store.operator_log(STATUS_EVENTS),
         channels=ctx.store.channels(),
         totals=ctx.store.totals(),
     )

@@ -12,9 +12,9 @@ from prometheus_client import CollectorRegistry
 from ..people.index import PeopleIndex
 from ..service import health
 from ..service.health import Health
-from ..service.jobs import JobStore
 from ..service.layout import StateLayout
 from ..service.searcher import PhotoFace
+from ..service.store import JobStore
 from ..settings import Settings
 from .sessions import SessionStore
 

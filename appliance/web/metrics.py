@@ -11,7 +11,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
-from ..service.jobs import ACTIVE_STATES, JobStore
+from ..service.jobs import ACTIVE_STATES
+from ..service.store import JobStore
 from .context import context
 
 bp = Blueprint("metrics", __name__)

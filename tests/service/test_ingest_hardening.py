@@ -16,7 +16,7 @@ from pathlib import Path
 
 from appliance.service.ingest import ROOM_RETRY_S
 from appliance.service.jobs import JobState
-from appliance.service.notify import fail_recording
+from appliance.service.outcome import fail_recording
 from appliance.service.service import Service
 from appliance.settings import load
 from tests.appliance_proc import ApplianceProcess
@@ -142,7 +142,7 @@ def test_a_file_too_big_to_copy_waits_in_the_inbox_said_once(tmp_path, caplog):
                 clock.now += 1
         assert service.store.recent() == [] and big.read_bytes() == payload
         assert list(service.layout.processing.iterdir()) == []  # nothing written, not even a partial copy
-        said = [e["message"] for e in service.store.events() if e["kind"] == "inbox"]
+        said = [e["message"] for e in service.store.operator_log() if e["kind"] == "inbox"]
         assert len(said) == 1 and "big.mp4 waits in the inbox" in said[0] and "MB free" in said[0]
         assert [r.exc_info for r in caplog.records if r.levelno >= logging.WARNING] == [None]
         subprocess.run(["mount", "-o", "remount,size=64m", str(state)], check=True)
@@ -161,7 +161,7 @@ def test_a_copy_of_a_queued_file_is_processed_when_the_original_fails(tmp_path, 
     _scan(service)
     [first] = service.store.recent()  # the copy waits in the inbox while its original is queued
     assert (service.inbox / "second.jpg").exists()
-    assert any("second.jpg has the same content as job" in e["message"] for e in service.store.events())
+    assert any("second.jpg has the same content as job" in e["message"] for e in service.store.operator_log())
     fail_recording(service.store, service.layout, first, Path(first.path), "given up after 3 attempts")
     _scan(service)
     jobs = {job.name: job for job in service.store.recent()}

@@ -1,12 +1,14 @@
-"""The SQLite job store: the state machine, order, duplicates, retries, counts and the event log."""
+"""What only the embedded store (SQLite) does: workers poll it (``claim``), in order, from several processes; its
+schema refuses states that do not exist. Everything both stores do: ``test_store_contract.py``."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import pytest
 
-from appliance.service.jobs import KEPT_EVENTS, JobState
+from appliance.service.jobs import JobState
 from appliance.service.queue.sqlite import SqliteJobStore
 
 
@@ -39,53 +41,17 @@ def test_jobs_are_claimed_in_arrival_order_and_progress_only_counts_while_proces
     assert store.get(ids[0]).progress == 1 and store.get(ids[0]).state is JobState.DONE
 
 
-def test_duplicates_by_content(store):
-    first = store.add("a.mp4", "/p/a.mp4", "f" * 64, 1)
-    assert store.find_active_or_done("f" * 64).id == first.id  # queued counts: the same file dropped twice
-    second = store.add("copy.mp4", "/p/copy.mp4", "f" * 64, 1)
-    store.mark_duplicate(second.id, first.id, "/d/copy.mp4")
-    dup = store.get(second.id)
-    assert (dup.state, dup.duplicate_of) == (JobState.DUPLICATE, first.id)
-    store.claim(1)
-    store.fail(first.id, "/f/a.mp4", "broken")
-    assert store.find_active_or_done("f" * 64) is None  # a failed original is not an original
-
-
-def test_fail_retry_and_requeue(store):
-    job = store.add("a.mp4", "/p/a.mp4", "a" * 64, 1)
-    store.claim(1)
-    store.requeue(job.id)  # the worker died: back in the queue, the attempt counted
-    again = store.claim(1)
-    assert (again.state, again.attempts) == (JobState.PROCESSING, 2)
-    store.fail(job.id, "/f/a.mp4", "not a video")
-    assert store.retry(job.id, "/p/a.mp4") is True
-    retried = store.get(job.id)
-    assert (retried.state, retried.attempts, retried.error) == (JobState.QUEUED, 0, None)
-    assert store.retry(job.id, "/p/a.mp4") is False  # only failed jobs are retried
-
-
-def test_counts_totals_recent_and_processing(store):
-    a = store.add("a.mp4", "/p/a", "a" * 64, 1)
-    b = store.add("b.mp4", "/p/b", "b" * 64, 1)
-    store.add("c.mp4", "/p/c", "c" * 64, 1)
-    store.claim(1)
-    store.finish(a.id, "/d/a", "/o/a", faces=5, frames=50)
-    store.claim(1)
-    expected = dict.fromkeys(JobState, 0) | {JobState.QUEUED: 1, JobState.PROCESSING: 1, JobState.DONE: 1}
-    assert store.counts() == expected
-    assert [j.id for j in store.processing()] == [b.id]
-    assert [j.name for j in store.recent(limit=2)] == ["c.mp4", "b.mp4"]
-    assert [j.name for j in store.recent(state=JobState.DONE)] == ["a.mp4"]
-    totals = store.totals()
-    assert (totals["faces"], totals["frames_analysed"]) == (5, 50) and totals["processing_seconds"] >= 0
-
-
-def test_the_event_log_keeps_the_newest(store):
-    for n in range(KEPT_EVENTS + 20):
-        store.event("retention", f"event {n}")
-    events = store.events(limit=KEPT_EVENTS + 100)
-    assert len(events) <= KEPT_EVENTS + 1
-    assert events[0]["message"] == f"event {KEPT_EVENTS + 19}"
+def test_a_merge_is_claimed_before_parts_and_parts_before_new_recordings(store):
+    waiting = store.add("new.mp4", "/p/new.mp4", "b" * 64, 1)
+    parent = store.add("long.mp4", "/p/long.mp4", "a" * 64, 1)
+    store.start(parent.id, 1, "box", "lease")
+    first, second = store.split(parent.id, 2, "split in 2 parts")
+    assert store.claim(1).id == first.id
+    store.part_done(first.id, 1, 0)
+    assert store.claim(1).id == second.id
+    merge = store.part_done(second.id, 1, 0)
+    store.add("newer.mp4", "/p/newer.mp4", "c" * 64, 1)
+    assert [store.claim(1).id, store.claim(1).id] == [merge.id, waiting.id]
 
 
 def test_the_database_refuses_a_state_that_does_not_exist(store, tmp_path):
@@ -95,9 +61,25 @@ def test_the_database_refuses_a_state_that_does_not_exist(store, tmp_path):
         db.execute("UPDATE jobs SET state='lost'")
 
 
-def test_two_connections_see_one_queue(tmp_path):
-    """The service and its worker processes each open the database: a job is claimed once."""
-    one, two = SqliteJobStore(tmp_path / "jobs.sqlite"), SqliteJobStore(tmp_path / "jobs.sqlite")
-    job = one.add("a.mp4", "/p/a", "a" * 64, 1)
-    assert two.claim(1).id == job.id
-    assert one.claim(2) is None
+def test_workers_polling_at_the_same_moment_each_claim_a_different_job(tmp_path):
+    """The service's worker processes each open the database and poll it: released together, eight claimers
+    (each its own connection) take three jobs once each, and the rest find nothing."""
+    first = SqliteJobStore(tmp_path / "jobs.sqlite")
+    ids = {first.add(f"{n}.mp4", f"/p/{n}", str(n) * 64, 1).id for n in range(3)}
+    stores = [SqliteJobStore(tmp_path / "jobs.sqlite") for _ in range(8)]
+    barrier = threading.Barrier(len(stores))
+    claimed: list[int | None] = [None] * len(stores)
+
+    def claim(n: int) -> None:
+        barrier.wait()
+        job = stores[n].claim(n + 1)
+        claimed[n] = None if job is None else job.id
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    taken = [job_id for job_id in claimed if job_id is not None]
+    assert sorted(taken) == sorted(ids)
+    assert all(first.get(job_id).attempts == 1 for job_id in ids)

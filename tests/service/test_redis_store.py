@@ -1,5 +1,5 @@
-"""The fleet's job store on a real Redis: the same job life as the embedded store, RQ runs made in the same
-transaction, leases that keep a late run from touching a job, split recordings merged once."""
+"""What only the fleet's store (a real Redis) does: RQ runs made in the same transaction as the job, paths kept
+relative to each box's folders, a password. The job life both stores share: ``test_store_contract.py``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.service.jobs import JobKind, JobState, LeaseLost
+from appliance.service.jobs import JobState, LeaseLost
 from appliance.service.queue.redis import PathMap, QueueUnreachable, RedisJobStore, redacted
 from appliance.service.queue.runs import RUN_SERIALIZER, ApplianceRun
 from tests.redis_server import RedisServer, free_port, redis_server  # noqa: F401 - the fixture
@@ -58,36 +58,6 @@ def test_boxes_read_paths_in_their_own_folders(redis_server, tmp_path):  # noqa:
     raw = here.r.get(here._key(job.id)).decode()
     assert '"state:processing/cam1.mp4"' in raw and str(tmp_path) not in raw
     assert there.get(job.id).path == str(tmp_path / "mnt" / "b" / "state" / "processing" / "cam1.mp4")
-
-
-def test_a_split_recording_is_merged_once_after_its_last_part(store, tmp_path):
-    parent = add(store, tmp_path / "a")
-    store.start(parent.id, 1, "box-a", parent.lease)
-    parts = store.split(parent.id, 3, "split in 3 parts")
-    assert [p.part for p in parts] == [1, 2, 3] and all(p.state is JobState.QUEUED and p.lease for p in parts)
-    assert store.get(parent.id).state is JobState.SPLIT
-    assert store.counts()[JobState.SPLIT] == 1 and store.counts()[JobState.QUEUED] == 0  # parts are not listed
-    assert store.split(parent.id, 3, "again") and len(store.parts_of(parent.id)) == 3  # a repeated split adds none
-
-    merges = []
-    for part in parts:
-        store.start(part.id, 1, "box-b", part.lease)
-        store.progress(part.id, 0.5, 1, 10, 5.0, 1.0)
-        merges.append(store.part_done(part.id, 20, 2))
-    assert merges[:2] == [None, None] and merges[2] is not None and merges[2].kind is JobKind.MERGE
-    assert store.part_done(parts[2].id, 20, 2) is None  # told twice: still one merge
-    assert [j.kind for j in store.parts_of(parent.id)].count(JobKind.MERGE) == 1
-    assert store.get(parent.id).progress == 1.0 and store.get(parent.id).frames_analysed == 60
-
-
-def test_a_failed_part_fails_the_rest(store, tmp_path):
-    parent = add(store, tmp_path / "a")
-    store.start(parent.id, 1, "box-a", parent.lease)
-    parts = store.split(parent.id, 2, "split in 2 parts")
-    store.cancel_parts(parent.id, "part 1 failed: unreadable")
-    assert {p.state for p in store.parts_of(parent.id)} == {JobState.FAILED}
-    assert all(p.error == "part 1 failed: unreadable" for p in store.parts_of(parent.id))
-    assert store.start(parts[1].id, 1, "box-b", parts[1].lease) is None
 
 
 def test_an_unreachable_queue_is_named_without_its_password():

@@ -53,7 +53,7 @@ def test_nothing_is_removed_by_default(box):
     os.utime(footage, (time.time() - 400 * DAY,) * 2)
     service.apply(RetentionSettings())
     assert old.exists() and footage.exists()
-    assert service.store.events() == []
+    assert service.store.operator_log() == []
 
 
 def test_age_and_size_limits_remove_the_oldest_first_and_say_so(box):
@@ -79,7 +79,7 @@ def test_age_and_size_limits_remove_the_oldest_first_and_say_so(box):
     assert partial.exists()  # not a result: never touched by retention
     assert not old_footage.exists() and fresh_footage.exists()
     assert failed.exists()  # failed footage is kept for a person to look at
-    messages = [e["message"] for e in service.store.events()]
+    messages = [e["message"] for e in service.store.operator_log()]
     assert any("ancient" in m and "30 days" in m for m in messages)
     assert any("older" in m and "GB" in m for m in messages)
     assert any("old.mp4" in m for m in messages)

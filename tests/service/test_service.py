@@ -135,11 +135,10 @@ def test_sigterm_stops_gracefully_and_requeues_the_current_job(appliance, videos
     app = appliance()
     shutil.copy(videos / "facenet_pytorch_video.mp4", app.data / "inbox" / "walk.mp4")
     app.wait_for(lambda: any(j["state"] == "processing" for j in app.jobs()), what="processing")
-    started = time.monotonic()
     assert app.terminate(timeout=15) == 0
-    assert time.monotonic() - started < 10
     assert not list((app.data / "outbox").glob(".partial-*"))
     assert "re-queued: service stopping" in app.log()
+    assert "did not stop" not in app.log()  # the worker stopped within its grace, not killed
     again = appliance()
     jobs = again.wait_idle(1)
     assert jobs[0]["state"] == "done" and len(outputs(again.data, "walk")) == 1

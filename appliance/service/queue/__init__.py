@@ -1,4 +1,4 @@
-"""Queue backends behind :class:`~appliance.service.jobs.JobStore`: the embedded one (SQLite, the default)
+"""Queue backends behind :class:`~appliance.service.store.JobStore`: the embedded one (SQLite, the default)
 and the fleet's (Redis, runs dispatched by RQ), chosen by the ``queue`` setting."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import redis
 
 from ...settings import Settings
 from ...settings.model import has_password, open_queue
-from ..jobs import JobStore
 from ..layout import StateLayout
 
 if TYPE_CHECKING:
     from .redis import RedisJobStore
+    from .sqlite import SqliteJobStore
 
 log = logging.getLogger("appliance.queue")
 
@@ -24,10 +24,8 @@ log = logging.getLogger("appliance.queue")
 QUEUE_AWAY: tuple[type[BaseException], ...] = (sqlite3.OperationalError, redis.ConnectionError, redis.TimeoutError)
 
 
-def open_store(settings: Settings, layout: StateLayout) -> JobStore:
-    """The job store the settings name; raises :class:`~.redis.QueueUnreachable` if Redis does not answer."""
-    if settings.service.fleet:
-        return open_redis(settings)
+def open_sqlite(settings: Settings, layout: StateLayout) -> SqliteJobStore:
+    """The embedded store in the state folder."""
     from .sqlite import SqliteJobStore
 
     return SqliteJobStore(layout.database, settings.events.events_kept)

@@ -27,6 +27,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -36,17 +37,17 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 from rq import Queue
 
-from ...events.model import Event, EventType, NewEvent
+from ...events.model import NewEvent
 from ...settings import ServiceSettings
-from ..jobs import KEPT_EVENTS, OUTBOX_CAP, Job, JobKind, JobState, LeaseLost, WorkerBeat
+from ..jobs import OUTBOX_CAP, Job, JobKind, JobState
+from . import lifecycle
+from .redis_roles import PREFIX, RedisEventOutbox, RedisOperatorLog, RedisWorkerRegistry
 from .runs import RUN_SERIALIZER, TASK, ApplianceRun
 
 log = logging.getLogger("appliance.queue")
-PREFIX = "appliance:"
 RQ_QUEUE = "appliance"
 RESULT_TTL_S = 3600  # a finished RQ run is kept this long (its job's record stays in ours)
 FAILURE_TTL_S = 7 * 86400  # a failed run, for the reconciler and for people looking into RQ
-WORKER_GONE_S = 60  # a worker not heard of for this long is left off the list
 RETRIES = 30  # a Redis that restarts is waited for: commands are retried with back-off up to ~1 minute
 BACKOFF_CAP_S = 2.0
 CONNECT_TIMEOUT_S = 5.0
@@ -165,8 +166,9 @@ def _check_record(data: Any) -> None:
             raise UnsafeRecord(f"job record {data.get('id')!r}: {number} {value!r} is not a number")
 
 
-class RedisJobStore:
-    """:class:`~appliance.service.jobs.JobStore` on Redis; RQ runs are made here, taken by :mod:`.rq_worker`."""
+class RedisJobStore(RedisWorkerRegistry, RedisEventOutbox, RedisOperatorLog):
+    """The job store on Redis; RQ runs are made here, taken by :mod:`.rq_worker`. Workers do not poll
+    (no ``claim``): RQ hands each its runs, and a run takes its job with :meth:`start`."""
 
     def __init__(self, url: str, paths: PathMap, outbox_cap: int = OUTBOX_CAP) -> None:
         self.url = url
@@ -237,6 +239,7 @@ class RedisJobStore:
         change: Callable[[Job], bool | None],
         events: Sequence[NewEvent] = (),
         also: Callable[[Any, Job], None] | None = None,
+        lease: str | None = None,
     ) -> Job | None:
         """Apply ``change`` to the job atomically (it returns False to leave it as it is); a job that ends up
         queued gets its RQ run in the same transaction. Returns the job as saved, or None."""
@@ -247,6 +250,7 @@ class RedisJobStore:
             if raw is None:
                 return None
             job = self._load(raw)
+            lifecycle.check_lease(job, lease)
             before = job.state
             if change(job) is False:
                 return None
@@ -289,7 +293,7 @@ class RedisJobStore:
         """Give a queued job a fresh RQ run (its run was lost, or its wait is over)."""
         return self._change(job_id, lambda job: job.state is JobState.QUEUED)
 
-    # -- the JobStore interface -------------------------------------------------------------------
+    # -- the job queue ----------------------------------------------------------------------------
     def add(
         self,
         name: str,
@@ -300,28 +304,19 @@ class RedisJobStore:
         state: JobState = JobState.QUEUED,
         error: str | None = None,
     ) -> Job:
-        now = time.time()
-        job_id = int(self.r.incr(f"{PREFIX}next_id"))
-        job = Job(job_id, name, path, sha256, size, state, error=error, created=now, updated=now, source=source)
-        if state is JobState.FAILED:
-            job.finished = now
+        job = lifecycle.new(name, path, sha256, size, source, state, error, time.time())
+        job.id = int(self.r.incr(f"{PREFIX}next_id"))
         with self.r.pipeline() as pipe:  # a new key: nothing to watch
             pipe.multi()
             self._dispatch_if_queued(pipe, job)
             self._save(pipe, job, None)
-            pipe.zadd(f"{PREFIX}jobs", {str(job_id): job_id})
-            pipe.sadd(f"{PREFIX}sha:{sha256}", job_id)
+            pipe.zadd(f"{PREFIX}jobs", {str(job.id): job.id})
+            pipe.sadd(f"{PREFIX}sha:{sha256}", job.id)
             pipe.execute()
         return job
 
     def queue(self, job_id: int, path: str) -> None:
-        def change(job: Job) -> bool:
-            if job.state is not JobState.RECEIVED:
-                return False
-            job.state, job.path = JobState.QUEUED, path
-            return True
-
-        self._change(job_id, change)
+        self._change(job_id, partial(lifecycle.queue, path=path))
 
     def forget(self, job_id: int) -> None:
         job = self.get(job_id)
@@ -347,26 +342,15 @@ class RedisJobStore:
         return next((j for j in jobs if j.top_level and j.state in wanted), None)
 
     def mark_duplicate(self, job_id: int, of: int, path: str) -> None:
-        def change(job: Job) -> None:
-            job.state, job.duplicate_of, job.path, job.progress = JobState.DUPLICATE, of, path, 1.0
-            job.finished = time.time()
-
-        self._change(job_id, change)
-
-    def claim(self, worker: int, host: str | None = None) -> Job | None:
-        raise NotImplementedError("fleet workers are given their jobs by RQ (appliance worker), they do not poll")
+        self._change(job_id, partial(lifecycle.mark_duplicate, of=of, path=path, now=time.time()))
 
     def start(self, job_id: int, worker: int, host: str, lease: str) -> Job | None:
         """The RQ run ``lease`` takes its job, if the job is queued and that run is still the job's."""
 
-        def change(job: Job) -> bool:
-            if job.state is not JobState.QUEUED or job.lease != lease:
-                return False
-            job.state, job.worker, job.host = JobState.PROCESSING, worker, host
-            job.started, job.attempts, job.progress, job.error = time.time(), job.attempts + 1, 0.0, None
-            return True
+        def take(job: Job) -> bool:
+            return job.lease == lease and lifecycle.take(job, worker, host, lease, time.time())
 
-        return self._change(job_id, change)
+        return self._change(job_id, take)
 
     def progress(
         self,
@@ -378,35 +362,15 @@ class RedisJobStore:
         eta_s: float | None,
         detail: str | None = None,
     ) -> None:
-        def change(job: Job) -> bool:
-            if job.state is not JobState.PROCESSING:
-                return False
-            job.progress, job.faces, job.frames_analysed = progress, faces, frames
-            job.analysis_fps, job.eta_s, job.detail = fps, eta_s, detail
-            return True
-
-        job = self._change(job_id, change)
+        move = partial(lifecycle.report_progress, progress=progress, faces=faces, frames=frames, fps=fps,
+                       eta_s=eta_s, detail=detail)  # fmt: skip
+        job = self._change(job_id, move)
         if job is not None and job.parent is not None:
             self._roll_up(job.parent)
 
     def _roll_up(self, parent_id: int) -> None:
-        parts = [j for j in self.parts_of(parent_id) if j.kind is JobKind.PART]
-        if not parts:
-            return
-        done = sum(1.0 if j.state is JobState.DONE else j.progress for j in parts) / len(parts)
-        frames = sum(j.frames_analysed for j in parts)
-
-        def change(job: Job) -> bool:
-            if job.state is not JobState.SPLIT:
-                return False
-            job.progress, job.frames_analysed = done, frames
-            return True
-
-        self._change(parent_id, change)
-
-    def _holds(self, job: Job, lease: str | None) -> None:
-        if lease is not None and job.lease != lease:
-            raise LeaseLost(f"job {job.id} is no longer held by this run")
+        parts = self.parts_of(parent_id)
+        self._change(parent_id, lambda parent: lifecycle.roll_up(parent, parts))
 
     def finish(
         self,
@@ -419,16 +383,9 @@ class RedisJobStore:
         people_pending: bool = False,
         lease: str | None = None,
     ) -> None:
-        def change(job: Job) -> None:
-            self._holds(job, lease)
-            now = time.time()
-            job.state, job.path, job.output, job.faces = JobState.DONE, path, output, faces
-            job.progress, job.eta_s = 1.0, 0.0
-            job.finished, job.worker, job.lease, job.retry_at, job.waits = now, None, None, None, 0
-            job.frames_analysed = max(job.frames_analysed, frames)
-            job.people_pending = people_pending
-
-        self._change(job_id, change, events, self._pending_index(people_pending))
+        move = partial(lifecycle.finish, path=path, output=output, faces=faces, frames=frames,
+                       people_pending=people_pending, now=time.time())  # fmt: skip
+        self._change(job_id, move, events, self._pending_index(people_pending), lease)
 
     @staticmethod
     def _pending_index(pending: bool) -> Callable[[Any, Job], None] | None:
@@ -439,34 +396,19 @@ class RedisJobStore:
     def fail(
         self, job_id: int, path: str, error: str, events: Sequence[NewEvent] = (), lease: str | None = None
     ) -> None:
-        def change(job: Job) -> None:
-            self._holds(job, lease)
-            job.state, job.path, job.error, job.finished = JobState.FAILED, path, error, time.time()
-            job.worker, job.lease = None, None
-
-        self._change(job_id, change, events)
+        self._change(job_id, partial(lifecycle.fail, path=path, error=error, now=time.time()), events, lease=lease)
 
     def requeue(
         self, job_id: int, give_back_attempt: bool = False, retry_at: float | None = None, error: str | None = None
     ) -> None:
-        def change(job: Job) -> None:
-            job.state, job.progress, job.worker, job.lease, job.started = JobState.QUEUED, 0.0, None, None, None
-            job.eta_s, job.faces, job.frames_analysed, job.retry_at, job.error = None, 0, 0, retry_at, error
-            job.attempts = max(job.attempts - int(give_back_attempt), 0)
-            job.waits += int(retry_at is not None)
-
-        self._change(job_id, change)
+        """Back to the queue (:func:`.lifecycle.requeue`), with a new RQ run unless it waits."""
+        move = partial(lifecycle.requeue, give_back_attempt=give_back_attempt, retry_at=retry_at, error=error)
+        self._change(job_id, move)
 
     def retry(self, job_id: int, path: str) -> bool:
-        def change(job: Job) -> bool:
-            if job.state is not JobState.FAILED:
-                return False
-            job.state, job.path, job.error, job.progress, job.attempts = JobState.QUEUED, path, None, 0.0, 0
-            job.started = job.finished = job.retry_at = None
-            return True
+        return self._change(job_id, partial(lifecycle.retry, path=path)) is not None
 
-        return self._change(job_id, change) is not None
-
+    # -- reading ----------------------------------------------------------------------------------
     def get(self, job_id: int) -> Job | None:
         raw = self.r.get(self._key(job_id))
         return None if raw is None else self._load_or_skip(raw)
@@ -519,47 +461,30 @@ class RedisJobStore:
 
     # -- split recordings -------------------------------------------------------------------------
     def split(self, job_id: int, parts: int, detail: str) -> list[Job]:
+        """Parts first, then the recording marked split: a crash between leaves it processing (recovered),
+        and a repeated split adds only the parts that are missing."""
         parent = self.get(job_id)
         if parent is None:
             return []
         existing = {j.part for j in self.parts_of(job_id) if j.kind is JobKind.PART}
         for number in range(1, parts + 1):
             if number not in existing:
-                self._child(parent, JobKind.PART, number, parts)
-
-        def change(job: Job) -> None:
-            job.state, job.parts, job.worker, job.lease, job.progress, job.detail = (
-                JobState.SPLIT, parts, None, None, 0.0, detail
-            )  # fmt: skip
-
-        self._change(job_id, change)
+                self._add_child(lifecycle.child(parent, JobKind.PART, number, parts, time.time()))
+        self._change(job_id, partial(lifecycle.split, parts=parts, detail=detail))
         return [j for j in self.parts_of(job_id) if j.kind is JobKind.PART]
 
-    def _child(self, parent: Job, kind: JobKind, number: int | None, parts: int) -> Job:
-        label = f"part {number} of {parts}" if kind is JobKind.PART else "merge"
-        now = time.time()
-        job_id = int(self.r.incr(f"{PREFIX}next_id"))
-        job = Job(
-            job_id, f"{parent.name} [{label}]", parent.path, parent.sha256, parent.size, JobState.QUEUED,
-            created=now, updated=now, kind=kind, parent=parent.id, part=number,
-        )  # fmt: skip
+    def _add_child(self, job: Job) -> Job:
+        job.id = int(self.r.incr(f"{PREFIX}next_id"))
         with self.r.pipeline() as pipe:
             pipe.multi()
             self._dispatch_if_queued(pipe, job)
             self._save(pipe, job, None)
-            pipe.sadd(f"{PREFIX}children:{parent.id}", job_id)
+            pipe.sadd(f"{PREFIX}children:{job.parent}", job.id)
             pipe.execute()
         return job
 
     def part_done(self, job_id: int, frames: int, faces: int) -> Job | None:
-        def change(job: Job) -> bool:
-            if job.state is not JobState.PROCESSING:
-                return False
-            job.state, job.progress, job.eta_s, job.finished = JobState.DONE, 1.0, 0.0, time.time()
-            job.worker, job.lease, job.frames_analysed, job.faces = None, None, frames, faces
-            return True
-
-        part = self._change(job_id, change)
+        part = self._change(job_id, partial(lifecycle.part_done, frames=frames, faces=faces, now=time.time()))
         if part is None or part.parent is None:
             return None
         self._roll_up(part.parent)
@@ -569,13 +494,9 @@ class RedisJobStore:
         """Queue the merge once, when every part is done (a lock makes two last parts agree on who does it)."""
         with self.r.lock(f"{PREFIX}lock:merge:{parent_id}", timeout=30, blocking_timeout=30):
             parent = self.get(parent_id)
-            children = self.parts_of(parent_id)
-            parts = [j for j in children if j.kind is JobKind.PART]
-            if parent is None or parent.state is not JobState.SPLIT or any(j.kind is JobKind.MERGE for j in children):
+            if parent is None or not lifecycle.merge_due(parent, self.parts_of(parent_id)):
                 return None
-            if len(parts) < parent.parts or any(j.state is not JobState.DONE for j in parts):
-                return None
-            return self._child(parent, JobKind.MERGE, None, parent.parts)
+            return self._add_child(lifecycle.child(parent, JobKind.MERGE, None, parent.parts, time.time()))
 
     def parts_of(self, job_id: int) -> list[Job]:
         jobs = self._jobs(sorted(int(i) for i in self.r.smembers(f"{PREFIX}children:{job_id}")))
@@ -583,16 +504,7 @@ class RedisJobStore:
 
     def cancel_parts(self, job_id: int, reason: str) -> None:
         for child in self.parts_of(job_id):
-
-            def change(job: Job) -> bool:
-                if job.state in (JobState.DONE, JobState.FAILED):
-                    return False
-                job.state, job.error, job.finished, job.worker, job.lease = (
-                    JobState.FAILED, reason, time.time(), None, None
-                )  # fmt: skip
-                return True
-
-            self._change(child.id, change)
+            self._change(child.id, partial(lifecycle.cancel, reason=reason, now=time.time()))
 
     # -- people indexed by the ingest box ---------------------------------------------------------
     def people_pending(self) -> list[Job]:
@@ -600,118 +512,6 @@ class RedisJobStore:
         return [j for j in self._jobs(ids) if j.state is JobState.DONE]
 
     def people_indexed(self, job_id: int, events: Sequence[NewEvent] = ()) -> None:
-        def change(job: Job) -> None:
-            job.people_pending = False
-
-        self._change(job_id, change, events, lambda pipe, job: pipe.srem(f"{PREFIX}people_pending", job.id))
-
-    # -- workers ----------------------------------------------------------------------------------
-    def beat(self, beat: WorkerBeat) -> None:
-        with self.r.pipeline() as pipe:
-            pipe.set(f"{PREFIX}worker:{beat.name}", json.dumps(beat.to_dict()), ex=WORKER_GONE_S)
-            pipe.sadd(f"{PREFIX}workers", beat.name)
-            pipe.execute()
-
-    def workers(self) -> list[WorkerBeat]:
-        names = sorted(n.decode() for n in self.r.smembers(f"{PREFIX}workers"))
-        found = []
-        for name, raw in zip(names, self.r.mget([f"{PREFIX}worker:{n}" for n in names]) if names else [], strict=True):
-            if raw is None:
-                self.r.srem(f"{PREFIX}workers", name)
-            else:
-                found.append(WorkerBeat(**json.loads(raw)))
-        return found
-
-    def gone(self, name: str) -> None:
-        with self.r.pipeline() as pipe:
-            pipe.delete(f"{PREFIX}worker:{name}")
-            pipe.srem(f"{PREFIX}workers", name)
-            pipe.execute()
-
-    # -- the events outbox ------------------------------------------------------------------------
-    def _reserve(self, pipe: Any, count: int) -> list[int]:
-        """Ids for ``count`` new events (taken before the transaction; a retried transaction skips some)."""
-        if not count:
-            return []
-        last = int(pipe.incrby(f"{PREFIX}outbox:id", count))
-        return list(range(last - count + 1, last + 1))
-
-    def _emit(self, pipe: Any, events: Sequence[NewEvent], ids: list[int], now: float) -> None:
-        for event_id, event in zip(ids, events, strict=True):
-            body = json.dumps({"id": event_id, "time": now, "type": event.type.value, "data": event.data})
-            pipe.zadd(f"{PREFIX}outbox", {body: event_id})
-        if events:
-            pipe.eval(TRIM_OUTBOX, 2, f"{PREFIX}outbox", f"{PREFIX}counters", self.outbox_cap)
-
-    def emit(self, events: Sequence[NewEvent]) -> None:
-        with self.r.pipeline() as pipe:
-            ids = self._reserve(self.r, len(events))
-            pipe.multi()
-            self._emit(pipe, events, ids, time.time())
-            pipe.execute()
-
-    def _channel(self, name: str) -> dict[str, Any] | None:
-        raw = self.r.hget(f"{PREFIX}channels", name)
-        return None if raw is None else json.loads(raw)
-
-    def _set_channel(self, name: str, **values: Any) -> dict[str, Any]:
-        channel = self._channel(name) or {"name": name, "delivered_id": 0, "attempts": 0, "connected": 0}
-        channel.update(values)
-        self.r.hset(f"{PREFIX}channels", name, json.dumps(channel))
-        return channel
-
-    def register_channel(self, name: str) -> None:
-        newest = self.r.zrevrange(f"{PREFIX}outbox", 0, 0, withscores=True)
-        start = int(newest[0][1]) if newest else 0
-        channel = {"name": name, "delivered_id": start, "delivered_at": None, "attempts": 0, "error": None}
-        self.r.hsetnx(f"{PREFIX}channels", name, json.dumps({**channel, "connected": 0}))
-
-    def pending(self, channel: str, limit: int = 100) -> list[Event]:
-        found = self._channel(channel)
-        if found is None:
-            return []
-        rows = self.r.zrangebyscore(f"{PREFIX}outbox", f"({found['delivered_id']}", "+inf", start=0, num=limit)
-        events = [json.loads(row) for row in rows]
-        return [Event(e["id"], e["time"], EventType(e["type"]), e["data"]) for e in events]
-
-    def delivered(self, channel: str, event_id: int) -> None:
-        found = self._channel(channel) or {}
-        done = max(int(found.get("delivered_id", 0)), event_id)
-        self._set_channel(channel, delivered_id=done, delivered_at=time.time(), attempts=0, error=None)
-
-    def delivery_failed(self, channel: str, error: str) -> int:
-        found = self._channel(channel) or {}
-        return int(self._set_channel(channel, attempts=int(found.get("attempts", 0)) + 1, error=error)["attempts"])
-
-    def channel_connected(self, channel: str, connected: bool) -> None:
-        self._set_channel(channel, connected=int(connected))
-
-    def channels(self) -> list[dict[str, Any]]:
-        found = [json.loads(raw) for raw in self.r.hvals(f"{PREFIX}channels")]
-        for channel in found:
-            channel["backlog"] = int(self.r.zcount(f"{PREFIX}outbox", f"({channel['delivered_id']}", "+inf"))
-        return sorted(found, key=lambda c: c["name"])
-
-    def events_dropped(self) -> int:
-        return int(self.r.hget(f"{PREFIX}counters", "events_dropped") or 0)
-
-    def event(self, kind: str, message: str) -> None:
-        entry = {"id": int(self.r.incr(f"{PREFIX}events:id")), "time": time.time(), "kind": kind, "message": message}
-        with self.r.pipeline() as pipe:
-            pipe.lpush(f"{PREFIX}events", json.dumps(entry))
-            pipe.ltrim(f"{PREFIX}events", 0, KEPT_EVENTS - 1)
-            pipe.execute()
-
-    def events(self, limit: int = 20) -> list[dict[str, Any]]:
-        return [json.loads(raw) for raw in self.r.lrange(f"{PREFIX}events", 0, limit - 1)]
-
-
-# the outbox past its cap: the oldest go, counted (one script: atomic with the transaction it is part of)
-TRIM_OUTBOX = """
-local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1])
-if extra > 0 then
-  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, extra - 1)
-  redis.call('HINCRBY', KEYS[2], 'events_dropped', extra)
-end
-return extra
-"""
+        self._change(
+            job_id, lifecycle.people_indexed, events, lambda pipe, job: pipe.srem(f"{PREFIX}people_pending", job.id)
+        )

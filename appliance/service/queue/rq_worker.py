@@ -16,7 +16,8 @@ import logging
 import os
 import signal
 import threading
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any, Protocol
 
 import redis
 from rq import SimpleWorker
@@ -24,42 +25,56 @@ from rq.worker import WorkerStatus
 
 from ...common.box import box_name
 from ...settings import Settings
+from ..jobs import Job
+from ..stop_flag import StopFlag
+from ..store import JobStore
 from .redis import RQ_QUEUE, UnsafeRecord, connect
 from .runs import RUN_SERIALIZER, ApplianceRun, RefusedRun
-
-if TYPE_CHECKING:
-    from ..worker import Worker
 
 log = logging.getLogger("appliance.worker")
 HEARTBEAT_S = 10  # a running job's heartbeat ...
 HEARTBEAT_GRACE_S = 35  # ... is late after this much more: its run is abandoned, the job retried elsewhere
 MAINTENANCE_S = 60  # each worker also cleans RQ's registries this often (the ingest box does every 10 s)
 
-_worker: Worker | None = None  # this process's appliance worker: its detector, its queue connection
+
+class Runner(Protocol):
+    """What a run needs of the appliance's worker (:class:`~appliance.service.worker.Worker`)."""
+
+    store: JobStore
+    slot: int
+    stop: StopFlag
+
+    def process(self, job: Job) -> None: ...
 
 
-def run_job(job_id: int, lease: str) -> str:
-    """The RQ task: take the job if this run still holds it, then process it (any outcome is settled)."""
-    if _worker is None:
-        raise RuntimeError("run_job runs in an appliance worker process (appliance worker / serve)")
+def run_job(runner: Runner, job_id: int, lease: str) -> str:
+    """The RQ task: take the job if this run still holds it, then process it (any outcome is settled).
+
+    ``runner`` is bound by the RQ worker that performs the run (:class:`ApplianceRqWorker`); a run's
+    own arguments are only the job's id and its lease."""
     if not isinstance(job_id, int) or isinstance(job_id, bool) or not isinstance(lease, str):
         raise RefusedRun(f"run_job takes a job id and a lease, not {job_id!r}, {lease!r}")
     try:
-        job = _worker.store.start(job_id, _worker.slot, box_name(), lease)
+        job = runner.store.start(job_id, runner.slot, box_name(), lease)
     except UnsafeRecord as exc:  # the run fails with the reason; the page hears of it
         log.error("job %s refused: %s", job_id, exc)
-        _worker.store.event("refused", f"job {job_id} refused by {box_name()}: {exc}")
+        runner.store.tell_operator("refused", f"job {job_id} refused by {box_name()}: {exc}")
         raise
     if job is None:
         return "stale run: the job was not waiting for it"
-    _worker.process(job)
+    runner.process(job)
     return "processed"
 
 
 class ApplianceRqWorker(SimpleWorker):
-    """RQ's in-process worker, with a heartbeat while a job runs (SimpleWorker sends none)."""
+    """RQ's in-process worker, with a heartbeat while a job runs (SimpleWorker sends none); it performs each
+    run with its appliance worker (:attr:`runner`), which it binds to the run's task."""
+
+    runner: Runner | None = None
 
     def execute_job(self, job: Any, queue: Any) -> None:
+        if isinstance(job, ApplianceRun) and self.runner is not None:
+            job.task = partial(run_job, self.runner)
         execution = self.prepare_execution(job)
         done = threading.Event()
 
@@ -83,9 +98,9 @@ class ApplianceRqWorker(SimpleWorker):
         return int(self.job_monitoring_interval + HEARTBEAT_GRACE_S)
 
 
-def rq_worker_for(connection: redis.Redis, name: str) -> ApplianceRqWorker:
+def rq_worker_for(connection: redis.Redis, name: str, runner: Runner | None = None) -> ApplianceRqWorker:
     """RQ's worker as the appliance runs it: JSON runs, only the appliance's task (see :mod:`.runs`)."""
-    return ApplianceRqWorker(
+    worker = ApplianceRqWorker(
         [RQ_QUEUE],
         connection=connection,
         name=name,
@@ -94,16 +109,17 @@ def rq_worker_for(connection: redis.Redis, name: str) -> ApplianceRqWorker:
         job_monitoring_interval=HEARTBEAT_S,
         maintenance_interval=MAINTENANCE_S,
     )
+    worker.runner = runner
+    return worker
 
 
-def work_from_queue(settings: Settings, worker: Worker) -> None:
+def work_from_queue(settings: Settings, runner: Runner) -> None:
     """Take runs from the fleet's queue until the worker's stop flag is set."""
-    global _worker
-    _worker = worker
-    rq_worker = rq_worker_for(connect(settings.service.queue_url), f"{box_name()}-{worker.slot}-{os.getpid()}")
+    name = f"{box_name()}-{runner.slot}-{os.getpid()}"
+    rq_worker = rq_worker_for(connect(settings.service.queue_url), name, runner)
 
     def stop_when_told() -> None:
-        worker.stop.wait(float("inf"))
+        runner.stop.wait(float("inf"))
         os.kill(os.getpid(), signal.SIGTERM)  # RQ's warm shutdown; the running job sees the flag and re-queues
 
     threading.Thread(target=stop_when_told, name="stop-watch", daemon=True).start()

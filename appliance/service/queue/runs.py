@@ -27,7 +27,11 @@ class RefusedRun(Exception):
 
 
 class ApplianceRun(RqJob):
-    """An RQ job that only ever calls :data:`TASK` (checked by name, before any import)."""
+    """An RQ job that only ever calls :data:`TASK` (checked by name, before any import). The function it calls
+    is :attr:`task`, bound by the appliance's RQ worker that performs it (:mod:`.rq_worker`): nothing is
+    looked up by the run's name."""
+
+    task: Callable[..., Any] | None = None
 
     @property
     def func(self) -> Callable[..., Any]:
@@ -39,9 +43,9 @@ class ApplianceRun(RqJob):
         callbacks = (self._success_callback_name, self._failure_callback_name, self._stopped_callback_name)
         if any(callbacks):
             raise RefusedRun(f"run {self.id} names callbacks {[c for c in callbacks if c]}: refused")
-        from .rq_worker import run_job  # the one task, by reference: nothing is looked up by the run's name
-
-        return run_job
+        if self.task is None:
+            raise RefusedRun(f"run {self.id} is performed only by an appliance worker (appliance worker / serve)")
+        return self.task
 
     @property
     def success_callback(self) -> None:
