@@ -141,7 +141,7 @@ def _join(
             crop=max(group, key=lambda r: r["quality"])["crop"],
             quality=max(r["quality"] for r in group),
             recorded_at=when,
-            time_source=source_of(when, source.path),
+            time_source=source.recorded_at_source or source_of(when, source.path),
         )
         for group in groups
     ]

@@ -133,6 +133,9 @@ class SourceRecord(Record):
     width: int = Field(ge=1)
     height: int = Field(ge=1)
     recorded_at: str | None = Field(None, description="when the recording started (ISO 8601), if it says")
+    recorded_at_source: str | None = Field(
+        None, description="where recorded_at comes from: `metadata` (the container's creation time) or `file name`"
+    )
 
 
 class ScanStats(Record):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..common.recorded import source_of
 from ..detect import Face
 from ..output.embeddings import write_embeddings
 from ..output.manifest import (
@@ -127,4 +128,5 @@ def source_record(info: SourceInfo, digest: str, decoded: int) -> SourceRecord:
         width=info.width,
         height=info.height,
         recorded_at=info.recorded_at,
+        recorded_at_source=source_of(info.recorded_at, path.name),
     )

@@ -194,6 +194,8 @@ def test_the_record_proves_what_was_exported(appliance, tmp_path):
     # the recording's time of day, from its file name, and where it came from
     appearance = next(a for a in record["appearances"] if track.id in a["tracks"])
     assert appearance["time_source"] == "file name" and appearance["started"].startswith("2026-11-27 14:30:0")
+    assert manifest.source.recorded_at_source == "file name"  # the manifest says which, too
+    assert appliance.manifests[BUSY_RESULT].source.recorded_at_source is None
     # the page opens offline: nothing fetched, every file it shows is in the zip
     page = (folder / "index.html").read_text()
     assert "http://" not in page and "https://" not in page and "<script" not in page
