@@ -30,8 +30,6 @@ LAYER_OF = {package: n for n, layer in enumerate(LAYERS) for package in layer}
 KNOWN_CYCLES = [
     # judge.py: `from . import Detector` and `from .cascade import Face` (TYPE_CHECKING), `normalise` (lazy)
     ["appliance.detect", "appliance.detect.cascade", "appliance.detect.judge"],
-    # web/people.py imports .cases at its end so the export routes join its blueprint; cases imports people
-    ["appliance.web.cases", "appliance.web.people"],
 ]
 
 

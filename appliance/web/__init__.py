@@ -15,7 +15,7 @@ from ..people.index import PeopleIndex
 from ..service.layout import StateLayout
 from ..service.store import JobStore
 from ..settings import Settings
-from . import api, auth, files, metrics, pages, people
+from . import api, auth, cases, files, metrics, pages, people
 from .context import EXTENSION, ServiceView, WebContext
 from .sessions import SessionStore
 
@@ -63,6 +63,6 @@ def create_app(
         people_index(settings, service),
         SessionStore(layout.root / SESSIONS_FILE),
     )
-    for blueprint in (auth.bp, pages.bp, api.bp, files.bp, metrics.bp, people.bp):
+    for blueprint in (auth.bp, pages.bp, api.bp, files.bp, metrics.bp, people.bp, cases.bp):
         app.register_blueprint(blueprint)
     return app

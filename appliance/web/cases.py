@@ -2,8 +2,8 @@
 zip is handed out when it is done.
 
 The export runs in a process of its own (:mod:`appliance.cases.jobs`), never in the page's thread:
-the running service's when there is one, else one the page starts beside itself. Routes join the
-people blueprint (the page's people feature), so they are guarded as the people pages are.
+the running service's when there is one, else one the page starts beside itself. A blueprint of its
+own, guarded as every page is (the sign-in check runs before every request of the app).
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from flask import abort, current_app, jsonify, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, request, send_file, url_for
 
 from ..cases.jobs import CaseJob, CaseJobs, ExportBusy
 from ..cases.redact import Redact
 from .context import context
-from .people import _checked, _index, bp
+from .people import _checked, _index
+
+bp = Blueprint("cases", __name__)
 
 EXTENSION = "appliance.cases"
 MAX_PAD_S = 30.0
@@ -38,7 +40,7 @@ def case_jobs() -> CaseJobs:
 def _status(job: CaseJob) -> dict[str, Any]:
     status = job.status()
     if status.get("state") == "done" and job.zip.is_file():
-        status["download"] = url_for("people.case_zip", job_id=job.id)
+        status["download"] = url_for("cases.case_zip", job_id=job.id)
     return status
 
 
@@ -57,7 +59,7 @@ def export_person(person: int) -> Any:
     except ExportBusy as exc:
         return jsonify(error=str(exc)), 409
     if request.accept_mimetypes.best == "application/json":
-        return jsonify(job=job.id, status=url_for("people.case_status", job_id=job.id)), 202
+        return jsonify(job=job.id, status=url_for("cases.case_status", job_id=job.id)), 202
     return redirect(url_for("people.person_page", person=person, case=job.id))
 
 

@@ -252,6 +252,3 @@ def search(ctx: WebContext, upload: Any) -> tuple[dict[str, Any], int, dict[str,
             for m in matches
         ],
     }, 200, {}  # fmt: skip
-
-
-from . import cases  # noqa: E402, F401 - the export routes join this blueprint
