@@ -102,3 +102,15 @@ def test_merge_the_people_picked_on_the_grid(client, people):
     client.post("/people/merge", data={"csrf": token, "person": [ids[3], ids[1], ids[2]]})
     assert [p["id"] for p in index.people()] == [ids[3]]
     assert len(index.person(ids[3])["faces"]) == 4
+
+
+def test_export_requests_the_page_refuses(client, people):
+    _, ids = people
+    token = csrf(client)
+    assert client.post("/people/999/export", data={"csrf": token}).status_code == 404
+    assert client.post(f"/people/{ids[1]}/export", data={"csrf": "wrong"}).status_code == 403
+    bad = client.post(f"/people/{ids[1]}/export", data={"csrf": token, "redact": "faces"})
+    assert bad.status_code == 400 and "others, all or none" in bad.get_json()["error"]
+    assert client.get("/api/cases/../../secret").status_code == 404
+    assert client.get("/api/cases/20261127-143005-abcdef").status_code == 404
+    assert client.get("/cases/20261127-143005-abcdef/case.zip").status_code == 404
