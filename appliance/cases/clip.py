@@ -64,8 +64,9 @@ class ClipInfo:
     fps: float
 
 
-def pictures(source: Path, start_s: float, end_s: float) -> Iterator[Picture]:
-    """The frames of ``source`` from ``start_s`` to ``end_s`` (seconds from its first frame)."""
+def pictures(source: Path, start_s: float, end_s: float, fps: float | None = None) -> Iterator[Picture]:
+    """The frames of ``source`` from ``start_s`` to ``end_s`` (seconds from its first frame), numbered
+    at ``fps`` (the rate the pipeline numbered them by, from the manifest; None: the container's)."""
     try:
         container = av.open(str(source))
     except (av.error.FFmpegError, ValueError) as exc:
@@ -77,9 +78,12 @@ def pictures(source: Path, start_s: float, end_s: float) -> Iterator[Picture]:
         stream.thread_type = "AUTO"
         base = float(stream.time_base) if stream.time_base else 0.0
         origin = float(stream.start_time * base) if stream.start_time is not None else 0.0
-        fps = float(stream.average_rate or stream.guessed_rate or 25)
+        fps = fps or float(stream.average_rate or stream.guessed_rate or 25)
         if start_s > 0 and base:
-            container.seek(int((start_s + origin) / base), stream=stream, backward=True, any_frame=False)
+            try:
+                container.seek(int((start_s + origin) / base), stream=stream, backward=True, any_frame=False)
+            except av.error.FFmpegError:  # a stream that cannot seek is read from its start
+                container.seek(0)
         count = 0
         try:
             for picture in container.decode(stream):
@@ -111,15 +115,17 @@ def write_clip(
     start_s: float,
     end_s: float,
     change: Callable[[Picture], None],
+    fps: float | None = None,
 ) -> ClipInfo:
-    """Cut ``start_s``..``end_s`` of ``source`` into ``target``, each frame passed through ``change`` first."""
-    fps = source_rate(source)
+    """Cut ``start_s``..``end_s`` of ``source`` into ``target``, each frame passed through ``change``
+    first; frames numbered at ``fps`` (None: the container's rate), which the clip plays at too."""
+    fps = fps or source_rate(source)
     writing = target.with_name(f".{target.name}.writing")
     frames, first, last, size = 0, 0.0, 0.0, (0, 0)
     try:
         with av.open(str(writing), "w", format="mp4", options={"movflags": "+faststart"}) as out:
             stream = None
-            for picture in pictures(source, start_s, end_s):
+            for picture in pictures(source, start_s, end_s, fps):
                 change(picture)
                 if stream is None:
                     size = (picture.width, picture.height)

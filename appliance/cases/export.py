@@ -163,7 +163,7 @@ class _Run:
 
         target = self.work / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        info = write_clip(source, target, start, end, change)
+        info = write_clip(source, target, start, end, change, manifest.source.fps or None)
         if faces.unknown:
             self.notes.append(
                 f"{target.stem}: {faces.unknown} frame(s) lie outside the stretches the appliance analysed; "
