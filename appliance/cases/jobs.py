@@ -4,7 +4,8 @@ The page asks for a case; :class:`CaseJobs` writes the request under ``state/cas
 process (spawned: no copy of the page's threads or sockets) that runs the same export as ``appliance
 export``, limited to the workers' memory, and reports its progress to ``status.json`` there (written
 atomically). One export runs at a time (the box has few cores and the footage is being analysed);
-a second is refused with a reason. The zip stays in ``state/cases/<id>/`` for the page to hand out.
+a second is refused with a reason. The zip stays in ``state/cases/<id>/`` for the page to hand out,
+for a week (it holds footage of people): older exports are deleted when the next one starts.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import multiprocessing
 import os
 import re
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from ..settings import Settings
 from .redact import Redact
 
 STATUS = "status.json"
+KEEP_S = 7 * 86400  # an export's zip is handed out for this long
 JOB_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 
 
@@ -70,6 +73,7 @@ class CaseJobs:
         with self._lock:
             if self._running is not None and self._running.is_alive():
                 raise ExportBusy("an export is running: wait for it to finish")
+            self._purge()
             job_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.urandom(3).hex()}"
             folder = self.root / job_id
             folder.mkdir(parents=True)
@@ -88,6 +92,18 @@ class CaseJobs:
             self._running = process
             threading.Thread(target=self._reap, args=(process, folder), daemon=True).start()
             return job
+
+    def _purge(self) -> None:
+        """Exports older than :data:`KEEP_S` (their zips hold footage of people) are deleted."""
+        if not self.root.is_dir():
+            return
+        for folder in self.root.iterdir():
+            try:
+                old = JOB_ID.match(folder.name) and time.time() - folder.stat().st_mtime > KEEP_S
+            except OSError:
+                continue
+            if old:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _where(self) -> dict[str, Any]:
         """What the export's process needs of the settings (no secret crosses to it)."""
