@@ -59,7 +59,7 @@ class LeaseLost(Exception):
     """The job is no longer held by this run (it was given to another worker after this one went quiet)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkerBeat:
     """What a worker says about itself, every few seconds (the page's list of workers)."""
 
@@ -75,7 +75,7 @@ class WorkerBeat:
         return asdict(self)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Job:
     id: int
     name: str  # original name, relative to the inbox, as a person reads it (undecodable bytes as \\xNN)

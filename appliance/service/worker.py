@@ -157,8 +157,15 @@ class Worker:
                 self.store.gone(self.name)
 
     def _beat(self) -> WorkerBeat:
-        backend = self.extractor.detector.backend
-        return WorkerBeat(self.name, box_name(), os.getpid(), self.current, time.time(), self.started, backend)
+        return WorkerBeat(
+            name=self.name,
+            host=box_name(),
+            pid=os.getpid(),
+            job=self.current,
+            seen=time.time(),
+            started=self.started,
+            backend=self.extractor.detector.backend,
+        )
 
     def storage_present(self) -> bool:
         return self.layout.processing.is_dir() and self.settings.outbox_dir.is_dir()

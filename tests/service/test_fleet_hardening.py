@@ -99,7 +99,10 @@ def test_a_job_record_pointing_out_of_the_box_folders_is_refused(box, faces_dev)
     before = victim.read_bytes()
     job_id = int(box.store.r.incr(f"{PREFIX}next_id"))
     lease = f"appl-attacker-{job_id}"
-    job = Job(job_id, "secret.jpg", "", hashlib.sha256(before).hexdigest(), len(before), JobState.QUEUED, lease=lease)
+    digest = hashlib.sha256(before).hexdigest()
+    job = Job(
+        id=job_id, name="secret.jpg", path="", sha256=digest, size=len(before), state=JobState.QUEUED, lease=lease
+    )
     record = json.loads(box.store._dump(job))
     record["path"] = "state:../../victim/secret.jpg"
     box.store.r.set(f"{PREFIX}job:{job_id}", json.dumps(record))

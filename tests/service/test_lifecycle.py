@@ -22,12 +22,28 @@ ARGS = {
     "split": {"parts": 2, "detail": "d"},
     "part_done": {"frames": 1, "faces": 1, "now": 1.0},
     "cancel": {"reason": "r", "now": 1.0},
-    "roll_up": {"children": [Job(9, "p", "/p", "a" * 64, 1, JobState.DONE, kind=JobKind.PART, parent=1, part=1)]},
+    "roll_up": {
+        "children": [
+            Job(
+                id=9,
+                name="p",
+                path="/p",
+                sha256="a" * 64,
+                size=1,
+                state=JobState.DONE,
+                kind=JobKind.PART,
+                parent=1,
+                part=1,
+            )
+        ]
+    },
 }
 
 
 def job_in(state: JobState) -> Job:
-    return Job(1, "a.mp4", "/p/a.mp4", "a" * 64, 1, state, attempts=1, lease="l0", worker=3)
+    return Job(
+        id=1, name="a.mp4", path="/p/a.mp4", sha256="a" * 64, size=1, state=state, attempts=1, lease="l0", worker=3
+    )
 
 
 @pytest.mark.parametrize("move", sorted(lifecycle.MAY_MOVE_FROM))

@@ -247,9 +247,10 @@ def test_the_outbox_keeps_each_channels_place_and_its_cap(box):
 
 def test_the_worker_registry(box):
     now = time.time()
-    box.store.beat(WorkerBeat("box-a/1", "box-a", 11, None, now, now, "tflite"))
-    box.store.beat(WorkerBeat("box-a/2", "box-a", 12, 7, now, now, "tf"))
-    box.store.beat(WorkerBeat("box-a/1", "box-a", 11, 5, now + 1, now, "tflite"))
+    beat = {"host": "box-a", "started": now}
+    box.store.beat(WorkerBeat(name="box-a/1", pid=11, job=None, seen=now, backend="tflite", **beat))
+    box.store.beat(WorkerBeat(name="box-a/2", pid=12, job=7, seen=now, backend="tf", **beat))
+    box.store.beat(WorkerBeat(name="box-a/1", pid=11, job=5, seen=now + 1, backend="tflite", **beat))
     assert [(w.name, w.job) for w in box.store.workers()] == [("box-a/1", 5), ("box-a/2", 7)]
     box.store.gone("box-a/2")
     assert [w.name for w in box.store.workers()] == ["box-a/1"]
