@@ -56,6 +56,18 @@ def test_export_a_person_from_their_page(browser_page, videos, tmp_path):  # noq
         clip = cv2.VideoCapture(str(folder / record["appearances"][0]["clip"]))
         assert clip.read()[0] and clip.get(cv2.CAP_PROP_FRAME_COUNT) > 10
         assert record["sources"][0]["verified"]
-        assert "Download the case" in page.content() and errors == []
+        assert "Download the case" in page.content()
+        # merge by picking on the grid: two people become one
+        page.goto(app.url + "/people")
+        before = page.locator("#people figure").count()
+        boxes = page.locator("#people figure input[name=person]")
+        boxes.nth(0).check()
+        boxes.nth(1).check()
+        page.click("#merge-picked button[type=submit]")
+        page.wait_for_load_state()
+        page.goto(app.url + "/people")
+        assert page.locator("#people figure").count() == before - 1
+        page.screenshot(path=str(tmp_path / "people.png"), full_page=True)
+        assert errors == []
     finally:
         app.close()
