@@ -17,12 +17,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..output.embeddings import read_embeddings
 from ..output.manifest import Manifest
+from ..people.embed import mean_embedding
 from ..people.index import PeopleIndex
 from .appearances import Appearance, CaseError, Selection, select
 from .boxes import FaceBoxes
 from .clip import ClipError, Picture, write_clip
-from .faces import FrameFaces, analysed_stretches
+from .faces import SUBJECT_FOUND, Found, FrameFaces, analysed_stretches
 from .package import check_target, write_zip
 from .page import case_page
 from .record import case_record, write_record
@@ -30,7 +34,7 @@ from .redact import Redact, redact_planes
 from .sources import Located, locate
 
 Progress = Callable[[float, str], None]
-Detect = Callable[[Any], Sequence[tuple[float, float, float, float]]]
+Detect = Callable[[Any], Sequence[Found]]
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,13 @@ def export_case(
     footage: Sequence[Path],
     target: Path,
     progress: Progress | None = None,
-    detector: Callable[[Manifest], Detect] | None = None,
+    detector: Callable[[Manifest, np.ndarray | None, float], Detect] | None = None,
 ) -> CaseResult:
     """Write the case of ``request`` to ``target`` (a new zip); :class:`CaseError` if there is nothing to export.
 
     ``detector``: makes the face search for frames the pipeline did not analyse (from the manifest's
-    backend and minimum face); None: the appliance's detector, loaded only if such frames come up."""
+    backend and minimum face, the subject's embedding and the similarity that makes them the same);
+    None: the appliance's detector and SFace, loaded only if such frames come up."""
     say = progress or (lambda fraction, message: None)
     if request.pad_s < 0:
         raise CaseError(f"--pad-s {request.pad_s}: the padding cannot be negative")
@@ -80,7 +85,7 @@ def export_case(
     say(0.02, f"{len(selection.appearances)} appearance(s) found")
     with tempfile.TemporaryDirectory(prefix=".case-", dir=target.parent) as work_dir:
         work = Path(work_dir)
-        run = _Run(request, selection, outbox, footage, work, detector or _appliance_detector)
+        run = _Run(request, selection, outbox, footage, work, detector or _appliance_detector, index.threshold)
         rows = []
         for number, appearance in enumerate(selection.appearances, start=1):
             say(0.05 + 0.85 * (number - 1) / len(selection.appearances), f"appearance {number}: {appearance.title}")
@@ -106,10 +111,12 @@ class _Run:
         outbox: Path,
         footage: Sequence[Path],
         work: Path,
-        detector: Callable[[Manifest], Detect],
+        detector: Callable[[Manifest, np.ndarray | None, float], Detect],
+        threshold: float,
     ) -> None:
         self.request, self.selection, self.outbox, self.footage, self.work = request, selection, outbox, footage, work
         self.detector = detector
+        self.threshold = threshold
         self.notes: list[str] = list(selection.left_out)
         self.located: dict[str, Located] = {}
         self.detects: dict[str, Detect] = {}
@@ -153,7 +160,7 @@ class _Run:
             interval_s,
             detect=lambda image: self._detect(appearance.recording, manifest)(image),
         )
-        subjects: set[int | None] = set(self._subjects(appearance.recording))
+        subjects: set[int | None] = {*self._subjects(appearance.recording), SUBJECT_FOUND}
         blurred = 0
 
         def change(picture: Picture) -> None:
@@ -177,6 +184,7 @@ class _Run:
             "faces_blurred": blurred,
             "frames_outside_analysis": faces.unknown,
             "frames_searched_at_export": faces.searched,
+            "faces_recognised_at_export": faces.recognised,
         }
 
     def _analysed(self, recording: str, manifest: Manifest, source: Path) -> tuple[tuple[float, float], ...] | None:
@@ -196,7 +204,12 @@ class _Run:
 
     def _detect(self, recording: str, manifest: Manifest) -> Detect:
         if recording not in self.detects:
-            self.detects[recording] = self.detector(manifest)
+            subject = None
+            if self.request.redact is Redact.OTHERS:  # with all or none whose face it is changes nothing
+                vectors = read_embeddings(self.outbox / recording)
+                mine = [vectors[t] for t in sorted(self._subjects(recording)) if t in vectors]
+                subject = mean_embedding(mine) if mine else None
+            self.detects[recording] = self.detector(manifest, subject, self.threshold)
         return self.detects[recording]
 
     def _locate(self, recording: str, manifest: Manifest) -> Located:
@@ -261,13 +274,27 @@ def _people(selection: Selection) -> list[dict[str, Any]]:
     ]
 
 
-def _appliance_detector(manifest: Manifest) -> Detect:
+def _appliance_detector(manifest: Manifest, subject: np.ndarray | None, threshold: float) -> Detect:
+    """The appliance's detector, and SFace to tell the subject's face from others' (``subject``: their
+    mean embedding in this recording; None: nobody is recognised, every face found is blurred)."""
     from ..detect import Backend, Detector
+    from ..people.embed import FaceEmbedder
 
     min_face = float(manifest.settings.get("min_face", 20))
     backend: Backend = "tflite" if manifest.backend == "tflite" else "tf" if manifest.backend == "tf" else "auto"
     detector = Detector(backend, min_face)
-    return lambda picture: [face.xyxy for face in detector.detect(picture.bgr())]
+    embedder = FaceEmbedder() if subject is not None else None
+
+    def search(picture: Any) -> list[Found]:
+        image = picture.bgr()
+        found = []
+        for face in detector.detect(image):
+            vector = embedder.embed_face(image, face) if embedder is not None and subject is not None else None
+            same = vector is not None and subject is not None and float(vector @ subject) >= threshold
+            found.append(Found(face.xyxy, same))
+        return found
+
+    return search
 
 
 __all__ = ["CaseError", "CaseRequest", "CaseResult", "Redact", "export_case"]

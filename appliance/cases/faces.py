@@ -4,8 +4,9 @@ by the detector at export time where it did not.
 The activity scan lets the pipeline skip still stretches (only their keyframes are checked), so a
 clip's pad can reach frames whose faces nobody knows. Those are searched before they are written,
 once per analysis interval, each face found held (padded) until the next search; the export counts
-them and says so in ``case.json``. A face found there has no track, so it is blurred (also with
-``others``): nobody checked whose it is.
+them and says so in ``case.json``. A face found there has no track: it is blurred unless the
+search recognises it as the subject (SFace, at the people threshold, against the subject's own tracks
+in that recording); what it cannot recognise (no landmarks, no embedding) is blurred.
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ from .boxes import FaceAt, FaceBoxes, padded
 
 Stretch = tuple[float, float]
 DETECTED_SLACK = 0.5  # of a face found at export, in face sizes: it may move until the next search
+SUBJECT_FOUND = 0  # the track number of a face found at export and recognised as the subject (tracks count from 1)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A face the search found: its box and whether it is the subject's."""
+
+    box: tuple[float, float, float, float]
+    subject: bool = False
 
 
 def analysed_stretches(manifest: Manifest, source: Path) -> tuple[Stretch, ...] | None:
@@ -42,9 +52,10 @@ class FrameFaces:
     boxes: FaceBoxes
     analysed: tuple[Stretch, ...] | None
     interval_s: float
-    detect: Callable[[object], Sequence[tuple[float, float, float, float]]] | None = None
+    detect: Callable[[object], Sequence[Found]] | None = None
     searched: int = 0
     unknown: int = 0
+    recognised: int = 0  # faces found at export that are the subject (left sharp with ``others``)
     _last_search: float | None = None
     _held: tuple[FaceAt, ...] = ()
 
@@ -69,7 +80,9 @@ class FrameFaces:
         if self.detect is None:
             raise RuntimeError("frames outside the analysed stretches and no detector to search them")
         found = []
-        for x1, y1, x2, y2 in self.detect(image):
-            box = (x1, y1, x2, y2)
-            found.append(FaceAt(None, box, padded(box, DETECTED_SLACK * max(x2 - x1, y2 - y1))))
+        for face in self.detect(image):
+            x1, y1, x2, y2 = face.box
+            self.recognised += face.subject
+            track = SUBJECT_FOUND if face.subject else None
+            found.append(FaceAt(track, face.box, padded(face.box, DETECTED_SLACK * max(x2 - x1, y2 - y1))))
         return found

@@ -274,3 +274,33 @@ def test_the_command(appliance, tmp_path, capsys):
         "pad_s": 0.0,
         "redact": "none",
     }
+
+
+class _Frame:
+    """A decoded frame as the export hands it to the search."""
+
+    def __init__(self, image: np.ndarray) -> None:
+        self.image = image
+
+    def bgr(self) -> np.ndarray:
+        return self.image
+
+
+def test_a_face_found_at_export_is_left_sharp_only_if_it_is_the_subject(appliance, tflite_detector):
+    from appliance.cases.export import _appliance_detector
+    from appliance.output.embeddings import read_embeddings
+
+    manifest = appliance.manifests[BUSY_RESULT]
+    track = max(manifest.tracks, key=lambda t: t.detections)  # someone seen all along
+    frame, x, y, w, h = track.boxes[len(track.boxes) // 2]
+    subject = read_embeddings(appliance.outbox / BUSY_RESULT)[track.id]
+    search = _appliance_detector(manifest, subject, appliance.index.threshold)
+    found = search(_Frame(frames_of(appliance.done / BUSY)[frame]))
+    sharp = [f for f in found if f.subject]
+    assert len(found) >= 5 and len(sharp) == 1
+    x1, y1, x2, y2 = sharp[0].box
+    assert abs((x1 + x2) / 2 - (x + w / 2)) < w / 2 and abs((y1 + y2) / 2 - (y + h / 2)) < h / 2
+    nobody = _appliance_detector(manifest, None, appliance.index.threshold)(
+        _Frame(frames_of(appliance.done / BUSY)[frame])
+    )
+    assert len(nobody) == len(found) and not any(f.subject for f in nobody)

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from appliance.cases.boxes import FaceBoxes
-from appliance.cases.faces import FrameFaces
+from appliance.cases.faces import Found, FrameFaces
 from appliance.cases.redact import Redact, redact_frame
 from appliance.common.recorded import FILE_NAME, METADATA, recording_start, source_of
 from appliance.output.manifest import TrackRecord
@@ -45,7 +45,7 @@ def test_frames_outside_the_analysed_stretches_are_searched_before_they_are_writ
 
     def detect(picture):
         calls.append(1)
-        return [face.xyxy for face in tflite_detector.detect(picture)]
+        return [Found(face.xyxy) for face in tflite_detector.detect(picture)]
 
     faces = FrameFaces(FaceBoxes([], 5), analysed=((0.0, 1.0),), interval_s=0.2, detect=detect)
     assert faces.at(12, 0.48, image) == [] and not calls  # analysed: what the tracks say (nothing here)
