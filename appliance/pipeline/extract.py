@@ -28,7 +28,8 @@ from ..people.embed import FaceEmbedder
 from ..settings import ExtractSettings, MotionSettings, PeopleSettings, ScanSettings
 from . import follow
 from .crops import align_face, crop_face
-from .enhance import enhance_crop, is_dark
+from .denoise import NEIGHBOURS, denoise, luma
+from .enhance import DARK_LUMA, enhance_crop, is_dark
 from .finder import FaceFinder
 from .grouping import EmbeddingAhead, embed_tracks, group_tracks
 from .motion import MotionGate, MotionResult
@@ -320,7 +321,12 @@ class Extractor:
         offered = 0  # tracks ended and handed to ``ahead``
         enhanced_before = self.finder.enhanced_frames
         clock = state.clock
-        decoded = clock.timed("decode", source.frames(self.settings.fps, plan, window))
+        # dark frames come with their predecessors, to be denoised with them (enhancement on); the decoder
+        # measures luma its own way (FFmpeg's grey), so its bound has a margin: the denoiser decides
+        neighbours = NEIGHBOURS if self.settings.enhance != "off" else 0
+        decoded = clock.timed(
+            "decode", source.frames(self.settings.fps, plan, window, neighbours=neighbours, dark_luma=DARK_LUMA + 5)
+        )
         for frame, motion in clock.timed("wait", prefetch(_gated(decoded, gate, clock))):
             if cancel is not None and cancel.is_set():
                 raise Cancelled(str(source.path))
@@ -375,13 +381,15 @@ class Extractor:
         last_whole_s = frame.time_s - since_full_s
         if any(track.detections == 1 and track.first.time_s >= last_whole_s for track in tracker.active):
             return None  # a face the last pass found for the first time is confirmed by a whole search
-        if self.settings.enhance != "off" and is_dark(frame.image):
-            return None  # at night faces come and go with the noise: the whole frame (and its views) each time
+        if self.settings.enhance != "off" and not frame.denoised and is_dark(frame.image):
+            # at night faces come and go with the noise: the whole frame (and its views) each time, unless
+            # the frame was denoised with its neighbours (video): then its faces hold as in daylight
+            return None
         width, height = frame.size
         patches = follow.patches_for(tracker.active, frame.time_s, width, height)
         if not patches:
             return None
-        faces = follow.find_in_patches(self.follower, frame.image, patches)
+        faces = follow.find_in_patches(self.follower, frame.image, patches, frame.denoised)
         return SearchKind.FOLLOW, faces, [patch.region for patch in patches]
 
     def _search(
@@ -392,17 +400,17 @@ class Extractor:
         Returns the kind, the faces, and the regions searched (None: the whole frame).
         """
         if motion is None or motion.full_frame or due:
-            return SearchKind.FULL, self.finder.find(frame.image), None
+            return SearchKind.FULL, self.finder.find(frame.image, frame.denoised), None
         if motion.moving:
-            return SearchKind.REGIONS, self.detect_regions(frame.image, motion.regions), motion.regions
+            return SearchKind.REGIONS, self.detect_regions(frame.image, motion.regions, frame.denoised), motion.regions
         return SearchKind.SKIPPED, [], []
 
-    def detect_regions(self, image: np.ndarray, regions: list[Region]) -> list[Face]:
+    def detect_regions(self, image: np.ndarray, regions: list[Region], denoised: bool = False) -> list[Face]:
         """Faces in the given regions of the frame, in frame coordinates, duplicates on overlaps removed."""
         crops = [image[y1:y2, x1:x2] for x1, y1, x2, y2 in regions]
         found = [
             face.shifted(x1, y1)
-            for (x1, y1, _, _), faces in zip(regions, self.finder.find_batch(crops), strict=True)
+            for (x1, y1, _, _), faces in zip(regions, self.finder.find_batch(crops, denoised), strict=True)
             for face in faces
         ]
         return remove_duplicates(found)
@@ -529,4 +537,10 @@ def _gated(
             started = time.perf_counter()
             frame.given, frame.decoded = frame.image, None  # the decoder's picture goes back to its pool
             clock.add("picture", time.perf_counter() - started)
+            if frame.neighbours and is_dark(frame.image):
+                started = time.perf_counter()
+                frame.use(denoise(frame.image, [luma(n.to_ndarray(format="bgr24")) for n in frame.neighbours]))
+                frame.denoised = True
+                clock.add("denoise", time.perf_counter() - started)
+        frame.neighbours = []  # their pictures go back to the decoder's pool
         yield frame, motion

@@ -54,7 +54,9 @@ def patches_for(tracks: Sequence[Track], time_s: float, width: int, height: int)
     return patches
 
 
-def find_in_patches(finder: FaceFinder, image: np.ndarray, patches: Sequence[Patch]) -> list[Face]:
+def find_in_patches(
+    finder: FaceFinder, image: np.ndarray, patches: Sequence[Patch], denoised: bool = False
+) -> list[Face]:
     """Faces in each patch of ``image``, resized to its side (``finder`` looks for faces of MIN_FACE_PX
     and up); in frame pixels, duplicates on overlaps removed."""
     if not patches:
@@ -65,7 +67,7 @@ def find_in_patches(finder: FaceFinder, image: np.ndarray, patches: Sequence[Pat
         interpolation = cv2.INTER_AREA if crop.shape[0] > pixels else cv2.INTER_LINEAR
         pictures.append(cv2.resize(crop, (pixels, pixels), interpolation=interpolation))
     found = []
-    for ((x1, y1, x2, _), pixels), faces in zip(patches, finder.find_batch(pictures), strict=True):
+    for ((x1, y1, x2, _), pixels), faces in zip(patches, finder.find_batch(pictures, denoised), strict=True):
         factor = (x2 - x1) / pixels
         found += [face.scaled(factor).shifted(x1, y1) for face in faces]
     return remove_duplicates(found)

@@ -22,6 +22,7 @@ import os
 import queue
 import re
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +52,7 @@ TRUNCATION_MIN_FRAMES = 10
 DEFAULT_MAX_PIXELS = 36_000_000  # see the max_frame_pixels setting
 PREFETCH_DEPTH = 2  # decoded frames waiting for the detector
 DEMUXED_KEPT = 64  # packet times remembered to find each frame's predecessor (B-frames reorder a few)
+DARK_SAMPLE_WIDTH = 160  # an analysed frame's luminance is measured this wide (whether it is dark)
 PACKET_HEAD_BYTES = 4096  # of each packet, when its headers are wanted (the scan's slice QP)
 
 
@@ -67,6 +69,9 @@ class Frame:
     decoded: av.VideoFrame | None = field(default=None, repr=False)
     still: bool = False  # a keyframe checked in a still stretch (the activity scan saw nothing there)
     given: np.ndarray | None = field(default=None, repr=False)  # a still image's pixels, or a frame's made early
+    # a dark analysed frame's decoded predecessors, oldest first (``neighbours`` of :meth:`VideoSource.frames`)
+    neighbours: list[av.VideoFrame] = field(default_factory=list, repr=False)
+    denoised: bool = False  # its picture is a denoised copy, its neighbours averaged in
 
     @cached_property
     def image(self) -> np.ndarray:
@@ -76,6 +81,10 @@ class Frame:
         if self.decoded is None:
             raise ValueError("a frame with no pixels")
         return self.decoded.to_ndarray(format="bgr24")
+
+    def use(self, image: np.ndarray) -> None:
+        """Make ``image`` (BGR, full size: a denoised copy) this frame's picture from now on."""
+        self.given = self.__dict__["image"] = image
 
     @property
     def size(self) -> tuple[int, int]:
@@ -298,16 +307,20 @@ class VideoSource:
         plan: DecodePlan | None = None,
         window: Window | None = None,
         skip_unused: bool = True,
+        neighbours: int = 0,
+        dark_luma: float = 0.0,
     ) -> Iterator[Frame]:
         """The frames to analyse, in order: about ``rate`` a second (None: all) where decoding everything,
         and the checked keyframes of still stretches; only those of ``window`` when given.
-        ``skip_unused``: frames that no other frame refers to and no analysis takes are not decoded."""
+        ``skip_unused``: frames that no other frame refers to and no analysis takes are not decoded.
+        ``neighbours``: while the analysed frames are dark (mean luma below ``dark_luma``), each comes
+        with up to this many frames decoded just before it (decoded for it if skipping would not)."""
         if self._image is not None:
             self.decoded = self.read = 1
             yield Frame(0, 0.0, given=self._image)
             return
         with self._open() as container:
-            yield from _Decoder(self, container, rate, plan, window, skip_unused).frames()
+            yield from _Decoder(self, container, rate, plan, window, skip_unused, neighbours, dark_luma).frames()
         if self.read == 0 or self.decoded == 0:
             raise InputError(f"{self.path.name}: no frame could be decoded (corrupt or unsupported video)")
         declared = self.info.frames
@@ -396,6 +409,8 @@ class _Decoder:
         plan: DecodePlan | None,
         window: Window | None,
         skip_unused: bool = True,
+        neighbours: int = 0,
+        dark_luma: float = 0.0,
     ) -> None:
         self.source = source
         self.container = container
@@ -417,6 +432,10 @@ class _Decoder:
         self.output_base = 0  # display index of the first frame since the decoder was last restarted
         self.outputs = 0
         self.keyframes: Any = None  # the decoder for still stretches' keyframes, made when first needed
+        self.neighbours = neighbours  # frames handed with a dark analysed frame (see VideoSource.frames)
+        self.dark_luma = dark_luma
+        self.dark = False  # the last analysed frame was dark: the next ones' predecessors are kept
+        self.recent: deque[tuple[float, av.VideoFrame]] = deque(maxlen=max(neighbours, 1))
 
     def frames(self) -> Iterator[Frame]:
         index = 0
@@ -480,7 +499,8 @@ class _Decoder:
     def _decode(self, packet: Any, still: bool = False) -> Iterator[Frame]:
         if self.skip_unused and packet.pts is not None and self.base:
             # a frame no reference needs and no analysis takes is not decoded at all (B-frames, mostly)
-            wanted = self._may_be_analysed(float(packet.pts * self.base - self.start))
+            time_s = float(packet.pts * self.base - self.start)
+            wanted = self._may_be_analysed(time_s) or (self.dark and self._is_neighbour(time_s))
             self.codec.skip_frame = "DEFAULT" if wanted else "NONREF"  # a reference frame is decoded anyway
         try:
             decoded = self.codec.decode(packet)
@@ -499,6 +519,7 @@ class _Decoder:
         self.codec.flush_buffers()
         self.outputs = 0
         self.demuxed_times.clear()
+        self.recent.clear()
 
     def _emit(self, picture: av.VideoFrame, still: bool) -> Iterator[Frame]:
         self.source.decoded += 1
@@ -514,7 +535,30 @@ class _Decoder:
             return
         if time_s + self.tolerance >= self.next_analysis:
             self.next_analysis = self._grid_after(time_s + self.tolerance) if self.interval else time_s
-            yield Frame(index, time_s, picture)
+            frame = Frame(index, time_s, picture)
+            if self.neighbours:
+                self._hand_neighbours(frame)
+            yield frame
+        elif self.dark:
+            self.recent.append((time_s, picture))
+
+    # A dark analysed frame comes with the frames just before it (temporal denoising). Whether the next
+    # analysed frame will be dark is judged from the last one (night does not fall in a fifth of a
+    # second); only then are its predecessors kept, and decoded where skipping would leave them out,
+    # so footage that is not dark decodes and holds exactly what it did without this.
+    def _hand_neighbours(self, frame: Frame) -> None:
+        reach = (self.neighbours + 0.5) / self.fps
+        frame.neighbours = [p for t, p in self.recent if frame.time_s - reach <= t < frame.time_s][-self.neighbours :]
+        self.recent.clear()
+        self.dark = float(frame.grey(DARK_SAMPLE_WIDTH).mean()) < self.dark_luma
+
+    def _is_neighbour(self, time_s: float) -> bool:
+        """Whether the frame at ``time_s`` is one of the ``neighbours`` before the next analysed frame."""
+        if not self.interval:
+            return True
+        steps = math.ceil((time_s - self.tolerance - self.grid_origin) / self.interval)
+        point = max(self.grid_origin + max(steps, 0) * self.interval, self.next_analysis)
+        return point - time_s <= (self.neighbours + 0.5) / self.fps
 
     # Analysed frames are the first at or after each point of a fixed grid (``interval`` apart, from the
     # start): which frames those are follows from their times alone, so a packet can be judged before
