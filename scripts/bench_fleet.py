@@ -165,7 +165,8 @@ def bench_long(split_s: float, work: Path) -> dict:
 
 def bench_overhead(work: Path, jobs: int = 200) -> dict:
     sys.path.insert(0, str(REPO))
-    from appliance.service.queue.redis import PathMap, RedisJobStore
+    from appliance.service.queue.redis import RedisJobStore
+    from appliance.service.queue.redis_records import PathMap
     from appliance.service.queue.sqlite import SqliteJobStore
 
     work.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,8 @@ from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
 from appliance.service.jobs import Job, JobState
-from appliance.service.queue.redis import PREFIX, RQ_QUEUE, TASK, PathMap, RedisJobStore
+from appliance.service.queue.redis import PREFIX, RQ_QUEUE, TASK, RedisJobStore
+from appliance.service.queue.redis_records import PathMap
 from tests.appliance_proc import WorkerBox
 from tests.redis_server import RedisServer
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from appliance.service.jobs import JobState, LeaseLost
-from appliance.service.queue.redis import PathMap, QueueUnreachable, RedisJobStore, redacted
+from appliance.service.queue.redis import RedisJobStore
+from appliance.service.queue.redis_connect import QueueUnreachable, redacted
+from appliance.service.queue.redis_records import PathMap
 from appliance.service.queue.runs import RUN_SERIALIZER, ApplianceRun
 from tests.redis_server import RedisServer, free_port, redis_server  # noqa: F401 - the fixture
 

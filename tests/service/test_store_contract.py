@@ -15,7 +15,8 @@ import pytest
 
 from appliance.events.model import EventType, NewEvent
 from appliance.service.jobs import KEPT_EVENTS, Job, JobKind, JobState, LeaseLost, WorkerBeat
-from appliance.service.queue.redis import PathMap, RedisJobStore
+from appliance.service.queue.redis import RedisJobStore
+from appliance.service.queue.redis_records import PathMap
 from appliance.service.queue.sqlite import SqliteJobStore
 from appliance.service.store import JobStore
 from tests.redis_server import RedisServer

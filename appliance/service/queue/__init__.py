@@ -32,7 +32,8 @@ def open_sqlite(settings: Settings, layout: StateLayout) -> SqliteJobStore:
 
 
 def open_redis(settings: Settings) -> RedisJobStore:
-    from .redis import PathMap, RedisJobStore
+    from .redis import RedisJobStore
+    from .redis_records import PathMap
 
     warn_if_open(settings)
     return RedisJobStore(settings.service.queue_url, PathMap.of(settings.service), settings.events.events_kept)
@@ -40,7 +41,7 @@ def open_redis(settings: Settings) -> RedisJobStore:
 
 def warn_if_open(settings: Settings) -> None:
     """Say it loudly, at every start, when the fleet's Redis takes anyone: its writers choose the work done."""
-    from .redis import redacted
+    from .redis_connect import redacted
 
     url = settings.service.queue_url
     problem = open_queue(url)

@@ -9,38 +9,30 @@ job on another worker, or fails it after the usual number of attempts. A run hol
 while its ``lease`` (the RQ run's id) is the job's; a late or repeated run finds it is not and does
 nothing.
 
-Paths are kept relative to the box's folders (``state:processing/x.mp4``), so boxes that mount the
-shared folders in different places read them in their own terms. Whoever can write to the Redis can
-write a record, so a record is believed only as far as it stays inside this box's folders: a path with
-``..``, an absolute one, one under no known folder or one that leaves its folder through a symlink
-makes the record :class:`UnsafeRecord`: left off every list, never acted on, and a run for it fails
-with the reason.
+Paths are kept relative to the box's folders, and a record is believed only as far as it stays inside
+them (:mod:`.redis_records`): one that does not is left off every list, never acted on, and a run for
+it fails with the reason. The client rides out a Redis restart (:mod:`.redis_connect`); the worker
+registry, the event outbox and the operator log are :mod:`.redis_roles`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from functools import partial
-from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import redis
-from redis.backoff import ExponentialBackoff, NoBackoff
-from redis.retry import Retry
 from rq import Queue
 
 from ...events.model import NewEvent
-from ...settings import ServiceSettings
 from ..jobs import OUTBOX_CAP, Job, JobKind, JobState
 from . import lifecycle
+from .redis_connect import connect
+from .redis_records import PATH_FIELDS, PathMap, UnsafeRecord, check_record
 from .redis_roles import PREFIX, RedisEventOutbox, RedisOperatorLog, RedisWorkerRegistry
 from .runs import RUN_SERIALIZER, TASK, ApplianceRun
 
@@ -48,122 +40,7 @@ log = logging.getLogger("appliance.queue")
 RQ_QUEUE = "appliance"
 RESULT_TTL_S = 3600  # a finished RQ run is kept this long (its job's record stays in ours)
 FAILURE_TTL_S = 7 * 86400  # a failed run, for the reconciler and for people looking into RQ
-RETRIES = 30  # a Redis that restarts is waited for: commands are retried with back-off up to ~1 minute
-BACKOFF_CAP_S = 2.0
-CONNECT_TIMEOUT_S = 5.0
-CONNECT_TRIES = 3  # at start-up, one second apart
 TOTALS_CACHE_S = 5.0
-
-
-class QueueUnreachable(Exception):
-    """The Redis named by the ``queue`` setting does not answer (said with the URL, its password hidden)."""
-
-
-def redacted(url: str) -> str:
-    """The URL with its password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-def connect(url: str) -> redis.Redis:
-    """A client that rides out a Redis restart (commands retried with back-off); raises :class:`QueueUnreachable`
-    at once if the queue does not answer now (a few quick tries: the operator should hear of it, not wait)."""
-    probe = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, retry=Retry(NoBackoff(), 0))
-    for attempt in range(CONNECT_TRIES):
-        try:
-            probe.ping()
-            break
-        except redis.AuthenticationError as exc:
-            raise QueueUnreachable(f"the job queue at {redacted(url)} refused the password: {exc}") from None
-        except redis.RedisError as exc:
-            if attempt == CONNECT_TRIES - 1:
-                raise QueueUnreachable(f"the job queue at {redacted(url)} does not answer: {exc}") from None
-            time.sleep(1.0)
-        finally:
-            probe.close()
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
-        retry=Retry(ExponentialBackoff(cap=BACKOFF_CAP_S, base=0.1), RETRIES),
-        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
-        health_check_interval=30,
-    )
-
-
-class UnsafeRecord(ValueError):
-    """A job record in Redis that this box will not act on (a path outside its folders, a name that is a path)."""
-
-
-def _inside(root: Path, rest: str, label: str) -> Path:
-    """``root / rest`` if it stays inside ``root``: relative, no ``..``, not out through a symlink."""
-    if rest == ".":
-        return root
-    relative = PurePosixPath(rest)
-    if not rest or "\0" in rest or relative.is_absolute() or ".." in relative.parts:
-        raise UnsafeRecord(f"path {label}:{rest!r} is not a plain path inside the {label} folder")
-    path = root / rest
-    real_root = os.path.realpath(root)
-    if os.path.commonpath([real_root, os.path.realpath(path)]) != real_root:
-        raise UnsafeRecord(f"path {label}:{rest!r} leads out of the {label} folder (through a symlink)")
-    return path
-
-
-@dataclass(frozen=True)
-class PathMap:
-    """Paths relative to this box's folders, and back (only back into those folders)."""
-
-    roots: tuple[tuple[str, Path], ...]
-
-    @classmethod
-    def of(cls, settings: ServiceSettings) -> PathMap:
-        return cls((("state", settings.state_dir), ("outbox", settings.outbox_dir), ("inbox", settings.inbox_dir)))
-
-    def to_queue(self, path: str | None) -> str | None:
-        if not path:
-            return path
-        for name, root in self.roots:
-            try:
-                return f"{name}:{Path(path).relative_to(root)}"
-            except ValueError:
-                continue
-        return path
-
-    def from_queue(self, value: str | None, allowed: tuple[str, ...] | None = None) -> str | None:
-        """The path on this box; raises :class:`UnsafeRecord` unless it is inside one of its folders
-        (one of ``allowed``, by name, when given)."""
-        if not value:
-            return value
-        name, sep, rest = value.partition(":")
-        root = dict(self.roots).get(name) if sep and (allowed is None or name in allowed) else None
-        if root is None:
-            known = ", ".join(f"{n}:" for n, _ in self.roots if allowed is None or n in allowed)
-            raise UnsafeRecord(f"path {value[:200]!r} is not in {known}")
-        return str(_inside(root, rest, name))
-
-
-# where each path of a job record may be: footage in state/ (or left in the inbox), results in the outbox
-PATH_FIELDS = {"path": ("state", "inbox"), "source": ("inbox",), "output": ("outbox",)}
-SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-def _check_record(data: Any) -> None:
-    """The fields that become file names on this box: a hex digest, a name whose stem is a plain name."""
-    if not isinstance(data, dict):
-        raise UnsafeRecord("a job record that is not a JSON object")
-    if not isinstance(data.get("sha256"), str) or not SHA256.fullmatch(data["sha256"]):
-        raise UnsafeRecord(f"job record {data.get('id')!r}: sha256 {str(data.get('sha256'))[:80]!r} is not a digest")
-    name = data.get("name")
-    if not isinstance(name, str) or "\0" in name or Path(name).stem in ("", ".", ".."):
-        raise UnsafeRecord(f"job record {data.get('id')!r}: name {str(name)[:200]!r} is not a file name")
-    for number in ("id", "parent", "part"):
-        value = data.get(number)
-        if (value is not None or number == "id") and (not isinstance(value, int) or isinstance(value, bool)):
-            raise UnsafeRecord(f"job record {data.get('id')!r}: {number} {value!r} is not a number")
 
 
 class RedisJobStore(RedisWorkerRegistry, RedisEventOutbox, RedisOperatorLog):
@@ -195,7 +72,7 @@ class RedisJobStore(RedisWorkerRegistry, RedisEventOutbox, RedisOperatorLog):
         """The job a record describes; raises :class:`UnsafeRecord` for one this box must not act on."""
         try:
             data = json.loads(raw)
-            _check_record(data)
+            check_record(data)
             for name, allowed in PATH_FIELDS.items():
                 data[name] = self.mapping.from_queue(data.get(name), allowed)
             return Job(**data)

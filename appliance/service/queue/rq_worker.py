@@ -28,7 +28,9 @@ from ...settings import Settings
 from ..jobs import Job
 from ..stop_flag import StopFlag
 from ..store import JobStore
-from .redis import RQ_QUEUE, UnsafeRecord, connect
+from .redis import RQ_QUEUE
+from .redis_connect import connect
+from .redis_records import UnsafeRecord
 from .runs import RUN_SERIALIZER, ApplianceRun, RefusedRun
 
 log = logging.getLogger("appliance.worker")
