@@ -83,3 +83,34 @@ def test_workers_polling_at_the_same_moment_each_claim_a_different_job(tmp_path)
     taken = [job_id for job_id in claimed if job_id is not None]
     assert sorted(taken) == sorted(ids)
     assert all(first.get(job_id).attempts == 1 for job_id in ids)
+
+
+def test_a_database_of_the_first_release_is_brought_up_to_this_schema(tmp_path):
+    """No new column, no 'received' or 'split' state in its CHECK: the job is kept and takes today's moves."""
+    db = sqlite3.connect(tmp_path / "jobs.sqlite")
+    db.executescript(
+        "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, path TEXT NOT NULL, "
+        "sha256 TEXT NOT NULL, size INTEGER NOT NULL, state TEXT NOT NULL CHECK (state IN "
+        "('queued','processing','done','failed','duplicate')), progress REAL NOT NULL DEFAULT 0, error TEXT, "
+        "output TEXT, faces INTEGER NOT NULL DEFAULT 0, frames_analysed INTEGER NOT NULL DEFAULT 0, "
+        "analysis_fps REAL NOT NULL DEFAULT 0, eta_s REAL, attempts INTEGER NOT NULL DEFAULT 0, worker INTEGER, "
+        "created REAL NOT NULL, started REAL, finished REAL, updated REAL NOT NULL, duplicate_of INTEGER);"
+        "INSERT INTO jobs (name, path, sha256, size, state, created, updated, faces) "
+        "VALUES ('old.mp4', '/p/old.mp4', 'aaaa', 5, 'done', 1, 1, 3);"
+        "INSERT INTO jobs (name, path, sha256, size, state, created, updated) "
+        "VALUES ('long.mp4', '/p/long.mp4', 'bbbb', 5, 'queued', 1, 1);"
+    )
+    db.close()
+    store = SqliteJobStore(tmp_path / "jobs.sqlite")
+    old = store.get(1)
+    assert (old.name, old.state, old.faces, old.kind, old.people_pending) == (
+        "old.mp4",
+        JobState.DONE,
+        3,
+        "recording",
+        False,
+    )
+    store.start(2, 1, "box", "lease")
+    assert [p.part for p in store.split(2, 2, "split in 2 parts")] == [1, 2]
+    assert store.get(2).state is JobState.SPLIT
+    assert store.add("new.mp4", "/p/new.mp4", "c" * 64, 1, state=JobState.RECEIVED).state is JobState.RECEIVED

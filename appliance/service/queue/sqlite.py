@@ -24,55 +24,8 @@ from ...events.model import NewEvent
 from ..jobs import OUTBOX_CAP, Job, JobKind, JobState, LeaseLost
 from . import lifecycle
 from .sqlite_roles import SqliteEventOutbox, SqliteOperatorLog, SqliteWorkerRegistry
+from .sqlite_schema import create_or_migrate
 
-_STATE_LIST = ",".join(f"'{state.value}'" for state in JobState)
-_KIND_LIST = ",".join(f"'{kind.value}'" for kind in JobKind)
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS jobs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ({_STATE_LIST})),
-    progress REAL NOT NULL DEFAULT 0, error TEXT, output TEXT, faces INTEGER NOT NULL DEFAULT 0,
-    frames_analysed INTEGER NOT NULL DEFAULT 0, analysis_fps REAL NOT NULL DEFAULT 0, eta_s REAL,
-    attempts INTEGER NOT NULL DEFAULT 0, worker INTEGER,
-    created REAL NOT NULL, started REAL, finished REAL, updated REAL NOT NULL, duplicate_of INTEGER,
-    source BLOB, retry_at REAL, waits INTEGER NOT NULL DEFAULT 0, detail TEXT,
-    kind TEXT NOT NULL DEFAULT 'recording' CHECK (kind IN ({_KIND_LIST})), parent INTEGER, part INTEGER,
-    parts INTEGER NOT NULL DEFAULT 0, host TEXT, lease TEXT, people_pending INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);
-CREATE INDEX IF NOT EXISTS jobs_sha ON jobs(sha256, state);
-CREATE INDEX IF NOT EXISTS jobs_parent ON jobs(parent);
-CREATE TABLE IF NOT EXISTS workers (
-    name TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, job INTEGER, seen REAL NOT NULL,
-    started REAL NOT NULL, backend TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS channels (
-    name TEXT PRIMARY KEY, delivered_id INTEGER NOT NULL DEFAULT 0, delivered_at REAL,
-    attempts INTEGER NOT NULL DEFAULT 0, error TEXT, connected INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
-# columns added since the first release, for databases made before them
-ADDED_COLUMNS = {
-    "source": "BLOB",
-    "retry_at": "REAL",
-    "waits": "INTEGER NOT NULL DEFAULT 0",
-    "detail": "TEXT",
-    "kind": "TEXT NOT NULL DEFAULT 'recording'",
-    "parent": "INTEGER",
-    "part": "INTEGER",
-    "parts": "INTEGER NOT NULL DEFAULT 0",
-    "host": "TEXT",
-    "lease": "TEXT",
-    "people_pending": "INTEGER NOT NULL DEFAULT 0",
-}
 PATH_COLUMNS = ("path", "source")
 COLUMNS = tuple(field.name for field in dataclasses.fields(Job) if field.name != "id")
 _UPDATE = "UPDATE jobs SET " + ", ".join(f"{c}=?" for c in COLUMNS) + " WHERE id=?"
@@ -115,31 +68,7 @@ class SqliteJobStore(SqliteWorkerRegistry, SqliteEventOutbox, SqliteOperatorLog)
         self.outbox_cap = outbox_cap
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._store = DurableDb(self.path)
-        self._migrate()
-        self._db().executescript(SCHEMA)  # executescript manages its own transaction
-
-    def _migrate(self) -> None:
-        """Bring a database made by an earlier version up to this schema (new states, new columns)."""
-        db = self._db()
-        row = db.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name='jobs'").fetchone()
-        if row is None:
-            return
-        old = [r["name"] for r in db.execute("PRAGMA table_info(jobs)")]
-        for column, kind in ADDED_COLUMNS.items():
-            if column not in old:
-                db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
-        if all(f"'{state.value}'" in row["sql"] for state in JobState):
-            return
-        old = [r["name"] for r in db.execute("PRAGMA table_info(jobs)")]
-        db.execute("BEGIN IMMEDIATE")
-        db.execute("ALTER TABLE jobs RENAME TO jobs_old")
-        db.execute("DROP INDEX IF EXISTS jobs_state")
-        db.execute("DROP INDEX IF EXISTS jobs_sha")
-        db.executescript("COMMIT;" + SCHEMA + "BEGIN IMMEDIATE;")
-        columns = ", ".join(old)
-        db.execute(f"INSERT INTO jobs ({columns}) SELECT {columns} FROM jobs_old")
-        db.execute("DROP TABLE jobs_old")
-        db.execute("COMMIT")
+        create_or_migrate(self._db())
 
     # -- persisting jobs ---------------------------------------------------------------------------
     @staticmethod
