@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write the settings table in README.md from the settings model (what `appliance config --markdown` prints)."""
+"""Write the settings tables from the settings model: every setting in docs/settings.md (what
+`appliance config --markdown` prints), the sections and their settings' names in README.md."""
 
 from __future__ import annotations
 
@@ -9,17 +10,20 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from appliance.cli.config import markdown_table  # noqa: E402
+from appliance.cli.config import SECTIONS_HEADER, TABLE_HEADER, markdown_table, sections_table  # noqa: E402
 
-HEADER = "| setting | environment | flag | default | meaning |"
+
+def replace_table(path: Path, header: str, table: str) -> None:
+    """The table that starts with ``header`` in ``path`` (up to the next blank line) becomes ``table``."""
+    text = path.read_text()
+    start = text.index(header)
+    end = text.index("\n\n", start)
+    path.write_text(text[:start] + table + text[end:])
 
 
 def main() -> None:
-    readme = REPO / "README.md"
-    text = readme.read_text()
-    start = text.index(HEADER)
-    end = text.index("\n\n", start)
-    readme.write_text(text[:start] + markdown_table() + text[end:])
+    replace_table(REPO / "docs" / "settings.md", TABLE_HEADER, markdown_table())
+    replace_table(REPO / "README.md", SECTIONS_HEADER, sections_table())
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("config", help="print the effective settings and where each value came from")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object: name -> {value, source}")
-    out.add_argument("--markdown", action="store_true", help="the README's settings table (defaults)")
+    out.add_argument("--markdown", action="store_true", help="the settings table of docs/settings.md (defaults)")
     add_settings(p, None)
     p.set_defaults(func=cmd_config)
 
@@ -32,15 +32,27 @@ def rows(resolved: Resolved) -> list[tuple[str, str, str]]:
     return out
 
 
+TABLE_HEADER = "| section | setting | environment | flag | default | meaning |"
+SECTIONS_HEADER = "| section | settings |"
+
+
 def markdown_table() -> str:
-    lines = ["| setting | environment | flag | default | meaning |", "|---|---|---|---|---|"]
-    for flat, (_, _, info) in setting_index().items():
+    """Every setting with its section, environment name, flag, default and meaning (docs/settings.md)."""
+    lines = [TABLE_HEADER, "|---|---|---|---|---|---|"]
+    for flat, (section, _, info) in setting_index().items():
         flag = "" if is_secret(info) else f"`{flag_name(flat)}`"
         default = display(default_of(info), info)
-        lines.append(
-            f"| `{flat}` | `{env_name(flat)}` | {flag} | {f'`{default}`' if default else ''} | {info.description} |"
-        )
+        shown = f"`{default}`" if default else ""
+        lines.append(f"| {section} | `{flat}` | `{env_name(flat)}` | {flag} | {shown} | {info.description} |")
     return "\n".join(lines)
+
+
+def sections_table() -> str:
+    """Each section and the names of its settings (the README's short list)."""
+    names: dict[str, list[str]] = {}
+    for flat, (section, _, _) in setting_index().items():
+        names.setdefault(section, []).append(f"`{flat}`")
+    return "\n".join([SECTIONS_HEADER, "|---|---|", *(f"| {s} | {', '.join(n)} |" for s, n in names.items())])
 
 
 def cmd_config(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from appliance.cli import build_parser
-from appliance.cli.config import markdown_table
+from appliance.cli.config import markdown_table, sections_table
 from appliance.settings import ConfigError, env_name, flag_name, load, resolve, setting_index
 from appliance.settings.model import SECTIONS, is_secret
 from tests.conftest import REPO
@@ -100,20 +100,26 @@ def _flags(parser: argparse.ArgumentParser) -> set[str]:
     return found
 
 
-def test_every_setting_is_declared_once_with_a_flag_an_environment_name_and_a_readme_row():
-    readme = (REPO / "README.md").read_text()
+def test_every_setting_is_declared_once_with_a_flag_an_environment_name_and_a_reference_row():
+    reference = (REPO / "docs" / "settings.md").read_text()
     flags = _flags(build_parser())
     for flat, (section, _, info) in setting_index().items():
         assert SECTIONS[section].commands, f"section {section} is used by no command"
         assert info.description, f"setting {flat} has no description"
         if not is_secret(info):
             assert flag_name(flat) in flags, f"setting {flat} has no command-line flag"
-        assert re.search(rf"^\| `{flat}` \| `{env_name(flat)}` \|", readme, re.M), f"no README row for {flat}"
+        row = rf"^\| {section} \| `{flat}` \| `{env_name(flat)}` \|"
+        assert re.search(row, reference, re.M), f"no row for {flat} in docs/settings.md"
 
 
-def test_the_readme_settings_table_is_the_models():
-    readme = (REPO / "README.md").read_text()
-    assert markdown_table() in readme, "README settings table is stale: python scripts/update_readme_settings.py"
+def test_the_settings_tables_are_the_models():
+    stale = "the settings tables are stale: python scripts/update_readme_settings.py"
+    table = markdown_table()
+    assert table in (REPO / "docs" / "settings.md").read_text(), stale
+    assert sections_table() in (REPO / "README.md").read_text(), stale
+    defaults = [row.split(" | ")[4] for row in table.splitlines()[2:]]
+    assert not [d for d in defaults if "Undefined" in d or "factory" in d], "a default the table cannot show"
+    assert "| events | `webhooks` |" in table and "| web | `allowed_hosts` |" in table
 
 
 def test_each_part_receives_its_own_section():
