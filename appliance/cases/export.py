@@ -174,7 +174,8 @@ class _Run:
         if faces.unknown:
             self.notes.append(
                 f"{target.stem}: {faces.unknown} frame(s) lie outside the stretches the appliance analysed; "
-                f"their faces were searched at export ({faces.searched} search(es)) and blurred"
+                f"their faces were searched at export ({faces.searched} search(es)): "
+                f"{faces.recognised} recognised as the person exported, the others blurred"
             )
         return {
             "clip": relative,
