@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 
+from ..output.manifest import read_manifest
 from ..people.index import PeopleIndex
 from ..service.searcher import RETRY_AFTER_S, SearchBusy, SearchError
 from .auth import csrf_ok
@@ -58,10 +59,23 @@ def card(person: dict[str, Any]) -> dict[str, Any]:
 
 
 def appearances(person: dict[str, Any]) -> list[dict[str, Any]]:
+    """A person's faces in time order, each with its date and time and where that time comes from."""
+    sources = _time_sources({face["recording"] for face in person["faces"] if face.get("recorded_at")})
     return [
-        {**face, "when": _when(face), "face": url_for("files.result_file", relative=face["crop"])}
+        {**face, "when": _when(face), "time_source": sources.get(face["recording"]),
+         "face": url_for("files.result_file", relative=face["crop"])}
         for face in person["faces"]
-    ]
+    ]  # fmt: skip
+
+
+def _time_sources(recordings: set[str]) -> dict[str, str | None]:
+    """Where each recording's start time comes from (its manifest says: metadata or file name)."""
+    outbox = context().outbox
+    found: dict[str, str | None] = {}
+    for recording in recordings:
+        manifest = read_manifest(outbox / recording)
+        found[recording] = manifest.source.recorded_at_source if manifest is not None else None
+    return found
 
 
 # -- pages -------------------------------------------------------------------------------------------

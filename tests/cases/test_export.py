@@ -304,3 +304,17 @@ def test_a_face_found_at_export_is_left_sharp_only_if_it_is_the_subject(applianc
         _Frame(frames_of(appliance.done / BUSY)[frame])
     )
     assert len(nobody) == len(found) and not any(f.subject for f in nobody)
+
+
+def test_a_persons_page_shows_the_time_of_day_and_where_it_came_from(appliance):
+    from appliance.service.queue.sqlite import SqliteJobStore
+    from appliance.web import create_app
+    from tests.web.conftest import settings_for
+
+    data = appliance.outbox.parent
+    app = create_app(settings_for(data), SqliteJobStore(data / "state" / "jobs.sqlite"))
+    person = appliance.person(HAMILTON_RESULT, 1)
+    page = app.test_client().get(f"/people/{person}").get_data(as_text=True)
+    assert re.search(r"2026-11-27 14:3\d:\d\d <span class=\"muted\">\(file name\)</span>", page)
+    busy = app.test_client().get(f"/people/{appliance.person(BUSY_RESULT, 1)}").get_data(as_text=True)
+    assert "(file name)" not in busy and "camera clock" not in busy  # the busy clip gives no time
