@@ -20,6 +20,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 
@@ -31,9 +32,12 @@ from appliance.evaluation.detection import evaluate  # noqa: E402
 from appliance.evaluation.frame_cost import BUSY_CLIP, frames_of, ms_per_frame  # noqa: E402
 from appliance.evaluation.yunet import BUNDLED_MODEL, identify, yunet_finder  # noqa: E402
 
+if TYPE_CHECKING:
+    from appliance.detect import Detector
+
 DEV = REPO.parent / "shared" / "data" / "faces-dev"
 FP32_MODEL = REPO / "bench-out" / "yunet" / "face_detection_yunet_2023mar.onnx"
-MTCNN_FLOOR = 0.3  # ONet's last threshold for MTCNN's curve (its operating point stays at 0.8)
+MTCNN_FLOOR = 0.05  # where MTCNN's curve starts: the judge's probability (or ONet's confidence without one)
 
 
 def default_model() -> Path:
@@ -49,7 +53,7 @@ def run(args: argparse.Namespace) -> dict:
     cv2.setNumThreads(1)
     images, annotations = Path(args.images), Path(args.annotations)
     model = identify(args.model)
-    report: dict = {"model": model, "half": args.half or "all", "yunet": {}, "mtcnn": None}
+    report: dict = {"model": model, "half": args.half or "all", "yunet": {}, "mtcnn": None, "mtcnn_without_judge": None}
     yunet = yunet_finder(args.model)
     found = evaluate(yunet, images, annotations, args.min_face, half=args.half, keep_scored=True)
     yunet_points = points_of(found)
@@ -61,32 +65,40 @@ def run(args: argparse.Namespace) -> dict:
     if not args.no_mtcnn:
         from appliance.detect import Detector
 
-        mtcnn = Detector(args.backend, args.min_face, threads=1)
-        operating = mtcnn.settings.thresholds[2]
-        swept = mtcnn.with_thresholds((*mtcnn.settings.thresholds[:2], MTCNN_FLOOR))
-        result = evaluate(
-            swept.detect,
-            images,
-            annotations,
-            args.min_face,
-            half=args.half,
-            operating_threshold=operating,
-            keep_scored=True,
-        )
-        points = points_of(result)
-        report["mtcnn"] = {
-            "backend": mtcnn.backend,
-            "operating_point": {k: result[k] for k in ("recall", "precision", "hits", "faces", "false_positives")},
-            "curve": result["curve"],
-            "at_yunet_precision": {
-                s: _row(recall_at_precision(points, row["precision"])) if row else None
-                for s, row in report["yunet"]["at_score"].items()
-            },
-        }
-        finders["mtcnn"] = mtcnn.detect
+        product = Detector(args.backend, args.min_face, threads=1)
+        without_judge = product.without_judge()
+        for key, mtcnn in (("mtcnn", product), ("mtcnn_without_judge", without_judge)):
+            report[key] = mtcnn_report(mtcnn, args, report["yunet"]["at_score"])
+            finders[key] = mtcnn.detect
     if not args.no_timing:
         report["ms_per_1080p_frame"] = ms_per_frame(finders, frames_of(BUSY_CLIP), args.repeats)
     return report
+
+
+def mtcnn_report(mtcnn: Detector, args: argparse.Namespace, yunet_points: dict) -> dict:
+    """MTCNN's operating point and curve (down to MTCNN_FLOOR of what ranks its faces), and its recall at
+    the precision of each YuNet point."""
+    images, annotations = Path(args.images), Path(args.annotations)
+    swept, operating = mtcnn.sweeping(MTCNN_FLOOR)
+    result = evaluate(
+        swept.detect,
+        images,
+        annotations,
+        args.min_face,
+        half=args.half,
+        operating=operating,
+        keep_scored=True,
+    )
+    points = points_of(result)
+    return {
+        "backend": mtcnn.backend,
+        "judge": mtcnn.settings.judge,
+        "operating_point": {k: result[k] for k in ("recall", "precision", "hits", "faces", "false_positives")},
+        "curve": result["curve"],
+        "at_yunet_precision": {
+            s: _row(recall_at_precision(points, row["precision"])) if row else None for s, row in yunet_points.items()
+        },
+    }
 
 
 def _row(point: CurvePoint | None) -> dict | None:
@@ -102,17 +114,18 @@ def _row(point: CurvePoint | None) -> dict | None:
 def print_report(report: dict) -> None:
     print(f"YuNet: {report['model']}; photos: {report['half']}")
     print(f"  average precision {report['yunet']['curve']['average_precision']:.3f}")
-    mtcnn = report["mtcnn"]
+    keys = [k for k in ("mtcnn", "mtcnn_without_judge") if report.get(k)]
     for score, row in report["yunet"]["at_score"].items():
         line = f"  score {score}: recall {row['recall']:.3f} precision {row['precision']:.3f}" if row else ""
-        if mtcnn and (other := mtcnn["at_yunet_precision"].get(score)):
-            line += f"   MTCNN at that precision: recall {other['recall']:.3f} (confidence {other['threshold']:.4f})"
+        for key in keys:
+            if other := report[key]["at_yunet_precision"].get(score):
+                line += f"   {key} at that precision: recall {other['recall']:.3f}"
         print(line)
-    if mtcnn:
-        op = mtcnn["operating_point"]
+    for key in keys:
+        op = report[key]["operating_point"]
         print(
-            f"MTCNN ({mtcnn['backend']}): operating point recall {op['recall']:.3f} precision {op['precision']:.3f}; "
-            f"average precision {mtcnn['curve']['average_precision']:.3f}"
+            f"{key} ({report[key]['backend']}): operating point recall {op['recall']:.3f} precision "
+            f"{op['precision']:.3f}; average precision {report[key]['curve']['average_precision']:.3f}"
         )
     if "ms_per_1080p_frame" in report:
         costs = ", ".join(f"{k} {v:.0f} ms" for k, v in report["ms_per_1080p_frame"].items())

@@ -34,8 +34,9 @@ def add_parser(sub: Subparsers) -> None:
         "--sweep-from",
         type=float,
         metavar="CONFIDENCE",
-        help="run ONet's last threshold this low so that the recall/precision curve reaches below the operating "
-        "point (which still counts only what the configured detector keeps); default: the curve above it",
+        help="let faces through from this score (the final judge's probability; ONet's confidence without a "
+        "judge) so that the recall/precision curve reaches below the operating point, which still counts only "
+        "what the configured detector keeps; default: the curve above it",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_settings(p, "eval")
@@ -51,7 +52,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from ..evaluation.detection import evaluate
 
     extract = settings_of(args).settings.extract
-    operating: float | None = None  # with --sweep-from: the confidence the configured detector keeps above
+    operating = None  # with --sweep-from: which of the swept faces the configured detector keeps
     if args.reference:
         from ..evaluation.reference import reference_finder
 
@@ -62,8 +63,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         detector = Detector(extract.backend, extract.min_face, extract.threads)
         if args.sweep_from is not None:
-            operating = detector.settings.thresholds[2]
-            detector = detector.with_thresholds((*detector.settings.thresholds[:2], args.sweep_from))
+            detector, operating = detector.sweeping(args.sweep_from)
         finder = FaceFinder(detector, extract.enhance, extract.upscale)
         find, backend = finder.find, finder.backend
     result = evaluate(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import cv2
@@ -84,8 +84,34 @@ class Detector:
         return self._with(CascadeSettings(min_face=float(min_face)))
 
     def with_thresholds(self, thresholds: tuple[float, float, float]) -> Detector:
-        """The same nets with other stage thresholds (PNet, RNet, ONet)."""
-        return self._with(replace(self.cascade.settings, thresholds=thresholds))
+        """The same nets with other stage thresholds (PNet, RNet, ONet), and no final judge: ONet's
+        threshold decides (the judge was fitted on what today's thresholds let through)."""
+        return self._with(replace(self.cascade.settings, thresholds=thresholds, judge=False))
+
+    def with_judge_threshold(self, threshold: float) -> Detector:
+        """The same detector with its final judge keeping faces from another probability (a sweep)."""
+        return self._with(replace(self.cascade.settings, judge_threshold=threshold))
+
+    def without_judge(self) -> Detector:
+        """The plain MTCNN cascade, ONet's threshold deciding (the reference package's faces)."""
+        return self._with(replace(self.cascade.settings, judge=False))
+
+    def sweeping(self, floor: float) -> tuple[Detector, Callable[[Face], bool]]:
+        """This detector letting faces through from ``floor`` of what ranks them (the final judge's
+        probability, or ONet's confidence without a judge), and which of those this detector itself
+        keeps: the faces of a recall/precision sweep, and its operating point."""
+        settings = self.settings
+        if not settings.judge:
+            onet = settings.thresholds[2]
+            return self.with_thresholds((*settings.thresholds[:2], floor)), lambda face: face.confidence > onet
+        swept = self.with_judge_threshold(floor)
+        if settings.judge_threshold is not None:
+            fixed = settings.judge_threshold
+            return swept, lambda face: face.rank >= fixed
+        from .judge import Judge
+
+        judge = Judge.load()
+        return swept, lambda face: judge.keeps(face.rank, face.confidence, settings.thresholds[2])
 
     def _with(self, settings: CascadeSettings) -> Detector:
         other = Detector.__new__(Detector)

@@ -8,9 +8,11 @@ nose and mouth in the box (on faces they agree, on blobs they wander). A logisti
 (the night check's idea, :mod:`appliance.pipeline.night_check`, for every frame).
 
 With the judge the cascade lets ONet's candidates through from :attr:`Judge.floor` (below the 0.8
-it otherwise needs) and keeps those the judge rates at :attr:`Judge.threshold` or more. The model
-and its threshold were fitted and chosen on one half of the dev photos and confirmed on the other
-(``scripts/recall_sweep.py --write-judge``; README quality section).
+it otherwise needs): a face ONet approved of is kept if the judge rates it :attr:`Judge.threshold`
+or more, a face ONet doubted needs :attr:`Judge.doubted_threshold`. The model and its threshold
+were fitted and chosen on one half of the dev photos and confirmed on the other; the doubted
+threshold was set by hand after the busy clip (``scripts/recall_sweep.py --write-judge``; README
+quality section).
 """
 
 from __future__ import annotations
@@ -95,12 +97,14 @@ def features(detector: Detector, frame_bgr: np.ndarray, faces: Sequence[Face]) -
 
 @dataclass(frozen=True)
 class Judge:
-    """A logistic model over :data:`FEATURES`; keeps faces it rates at ``threshold`` or more, among
-    ONet's candidates above ``floor``."""
+    """A logistic model over :data:`FEATURES`, and the rule on its probability. Among ONet's candidates
+    above ``floor``: a face ONet approves of (above its own threshold) is kept from ``threshold`` on,
+    a face ONet doubted needs ``doubted_threshold``."""
 
     weights: tuple[float, ...]
     bias: float
     threshold: float
+    doubted_threshold: float
     floor: float
 
     @classmethod
@@ -110,8 +114,10 @@ class Judge:
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-(features @ np.asarray(self.weights) + self.bias)))
 
-    def keep(self, features: np.ndarray) -> np.ndarray:
-        return self.probabilities(features) >= self.threshold
+    def keeps(self, probability: float, confidence: float, onet_threshold: float) -> bool:
+        """Whether a face of this judge's ``probability`` and ONet ``confidence`` is kept."""
+        needed = self.threshold if confidence > onet_threshold else self.doubted_threshold
+        return probability >= needed
 
 
 @cache
@@ -119,6 +125,5 @@ def _load(path: Path) -> Judge:
     data = json.loads(path.read_text())
     if tuple(data["features"]) != FEATURES:
         raise ValueError(f"{path}: features {data['features']} are not the ones computed here {FEATURES}")
-    return Judge(
-        tuple(float(w) for w in data["weights"]), float(data["bias"]), float(data["threshold"]), float(data["floor"])
-    )
+    numbers = (float(data[k]) for k in ("bias", "threshold", "doubted_threshold", "floor"))
+    return Judge(tuple(float(w) for w in data["weights"]), *numbers)

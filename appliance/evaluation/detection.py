@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -146,16 +147,16 @@ def evaluate(
     degradations: str | None = None,
     seed: int = 0,
     limit: int | None = None,
-    operating_threshold: float | None = None,
+    operating: Callable[[Any], bool] | None = None,
     half: str | None = None,
     keep_scored: bool = False,
 ) -> dict:
     """Recall and precision of ``find`` on the annotated photos, optionally degraded first, and the
     recall/precision curve over its confidences.
 
-    ``operating_threshold``: ``find`` was run with a lower confidence floor so that the curve reaches
-    below the operating point; the operating point counts only detections above this confidence (as
-    the detector would have kept them: a less confident detection changes nothing above it).
+    ``operating``: ``find`` was run with a lower floor so that the curve reaches below the operating
+    point; the operating point counts only the faces this says the configured detector keeps (a less
+    sure detection changes nothing about the surer ones: matching is greedy).
     ``half``: only that half of the photos (:func:`split_half`), to choose on one and confirm on the other.
     ``keep_scored``: the report also holds every counted detection's (confidence, hit), to redraw the curve.
     """
@@ -176,8 +177,8 @@ def evaluate(
         started = time.perf_counter()
         faces = find(image)
         tally.seconds += time.perf_counter() - started
-        swept = [(f.box, f.confidence) for f in faces]
-        dets = swept if operating_threshold is None else [d for d in swept if d[1] > operating_threshold]
+        swept = [(f.box, f.rank) for f in faces]
+        dets = swept if operating is None else [(f.box, f.rank) for f in faces if operating(f)]
         small_hits = match(boxes, dets, SMALL_FACE_FLOOR).hit_flags
         tally.add(match(boxes, dets, min_face), boxes, small_hits, min_face, (subsets or {}).get(name))
         tally.swept.scored += match(boxes, swept, min_face).scored

@@ -81,7 +81,12 @@ def test_the_curve_reproduces_a_run_at_a_higher_threshold(faces_dev):
     assert low["detections"] > high["detections"]  # the lower floor kept more: two different runs compared
     # the operating point at 0.7 from the low run is the high run's
     cut = evaluate(
-        yunet_finder(BUNDLED_MODEL, 0.3), faces_dev, annotations, half="a", limit=12, operating_threshold=0.7
+        yunet_finder(BUNDLED_MODEL, 0.3),
+        faces_dev,
+        annotations,
+        half="a",
+        limit=12,
+        operating=lambda face: face.confidence >= 0.7,
     )
     assert (cut["hits"], cut["false_positives"]) == (high["hits"], high["false_positives"])
     assert cut["curve"]["average_precision"] == low["curve"]["average_precision"]
