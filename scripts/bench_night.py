@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """What a dark 1080p frame costs against an ordinary one, with enhancement on (issue 17's cost target).
 
-Usage: python scripts/bench_night.py [--models night-a,...] [--frames 8] [--repeats 3] [--json FILE]
+Usage: python scripts/bench_night.py [--models night-a,...] [--frames 8] [--repeats 3] [--video] [--json FILE]
 
 Frames of the busy clip (facenet_pytorch_video.mp4, 1920x1080, people walking) are searched by the
 face finder with ``--enhance auto``: as they are (the ordinary frame: bright, so enhancement does
 nothing) and darkened by each night model (the dark frame: searched as it is and in its enhanced
 view, candidates checked by ONet). Rounds are interleaved so that the machine's noise falls on both
 alike; the figure is the median over frames and rounds, and the ratio dark / ordinary per model.
+
+``--video``: dark frames as video has them (issue 26): each is denoised with the 4 frames before it,
+each darkened with its own noise, and searched as a denoised frame; its time is the denoising's plus
+the search's (in the pipeline the denoising runs in the decoding thread, beside the detector).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ def main() -> None:
 
     from appliance.detect import Detector
     from appliance.evaluation import degrade
+    from appliance.pipeline.denoise import NEIGHBOURS, denoise, luma
     from appliance.pipeline.finder import FaceFinder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -36,19 +41,37 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=8, help="frames taken evenly from the clip")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--backend", default="tflite")
+    parser.add_argument("--video", action="store_true", help="dark frames denoised with their neighbours")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
     capture = cv2.VideoCapture(str(BUSY))
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     frames = []
-    for index in range(0, count, max(count // args.frames, 1))[: args.frames]:
-        capture.set(cv2.CAP_PROP_POS_FRAMES, index)
-        ok, frame = capture.read()
-        if ok:
-            frames.append((index, frame))
+    before: dict[int, list] = {}
+    reach = NEIGHBOURS if args.video else 0
+    for index in range(reach, count, max((count - reach) // args.frames, 1))[: args.frames]:
+        capture.set(cv2.CAP_PROP_POS_FRAMES, index - reach)
+        read = [capture.read() for _ in range(reach + 1)]
+        if all(ok for ok, _ in read):
+            frames.append((index, read[-1][1]))
+            before[index] = [f for _, f in read[:-1]]
     models = args.models.split(",")
     dark = {m: [degrade.apply(f, [m], f"frame-{i}", 0) for i, f in frames] for m in models}
+    neighbours = {
+        m: [
+            [luma(degrade.apply(f, [m], f"frame-{i - reach + k}", 0)) for k, f in enumerate(before[i])]
+            for i, _ in frames
+        ]
+        for m in models
+    }
+
+    def search(label: str, k: int, image) -> None:
+        if label == "ordinary" or not args.video:
+            finder.find(image)
+        else:
+            finder.find(denoise(image, neighbours[label][k]), denoised=True)
+
     finder = FaceFinder(Detector(args.backend, 20.0, 1), "auto")
     finder.find(frames[0][1])  # warm up the nets
     times: dict[str, list[float]] = {"ordinary": [], **{m: [] for m in models}}
@@ -56,10 +79,16 @@ def main() -> None:
         for k, (_, frame) in enumerate(frames):
             for label, image in (("ordinary", frame), *((m, dark[m][k]) for m in models)):
                 started = time.perf_counter()
-                finder.find(image)
+                search(label, k, image)
                 times[label].append(time.perf_counter() - started)
     ordinary = statistics.median(times["ordinary"])
-    result = {"frames": len(frames), "repeats": args.repeats, "ordinary_ms": round(ordinary * 1000, 1), "dark": {}}
+    result = {
+        "video": args.video,
+        "frames": len(frames),
+        "repeats": args.repeats,
+        "ordinary_ms": round(ordinary * 1000, 1),
+        "dark": {},
+    }
     print(f"ordinary 1080p frame: {ordinary * 1000:.0f} ms (median of {len(times['ordinary'])})")
     for model in models:
         median = statistics.median(times[model])
