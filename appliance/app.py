@@ -2,9 +2,10 @@
 and the page over it) and ``appliance worker`` (a box of the fleet that only processes).
 
 The service (:mod:`appliance.service`) knows no page; the page (:mod:`appliance.web`) reads the
-service's store and asks the service for its health and photo searches. Only this module imports
-both, so imports run one way: common < settings < detect/output < people < pipeline < events <
-service < web < app/cli (``tests/test_layers.py`` keeps it so).
+service's store and asks the service for its health and photo searches, and hands the export button's
+cases to the exports made here (:class:`appliance.cases.jobs.CaseJobs`: a process of their own each).
+Only this module imports both, so imports run one way: common < settings < detect/output < people <
+pipeline < events < service < cases < web < app/cli (``tests/test_layers.py`` keeps it so).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import threading
 from typing import Any
 
+from .cases.jobs import CaseJobs
 from .common.box import box_name, name_box
 from .output.writer import remove_partials
 from .service.layout import StateLayout
@@ -39,7 +41,8 @@ class Appliance:
     def start(self) -> None:
         self.service.start()
         web = self.settings.web
-        app = create_app(self.settings, self.service.store, service=self.service)
+        exports = CaseJobs(StateLayout(self.settings.service.state_dir).root / "cases", self.settings)
+        app = create_app(self.settings, self.service.store, service=self.service, exports=exports)
         self._server = create_server(app, web)
         self.port = self._server.effective_port
         threading.Thread(target=self._server.run, name="http", daemon=True).start()

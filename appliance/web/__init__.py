@@ -11,6 +11,7 @@ from typing import Protocol
 
 from flask import Flask
 
+from ..cases.jobs import CaseJobs
 from ..people.index import PeopleIndex
 from ..service.layout import StateLayout
 from ..service.store import JobStore
@@ -38,9 +39,14 @@ def people_index(settings: Settings, service: object) -> PeopleIndex | None:
 
 
 def create_app(
-    settings: Settings, store: JobStore, service: KeyedService | None = None, secret_key: bytes | None = None
+    settings: Settings,
+    store: JobStore,
+    service: KeyedService | None = None,
+    secret_key: bytes | None = None,
+    exports: CaseJobs | None = None,
 ) -> Flask:
-    """The page over ``store``; sessions are signed with ``secret_key``, the service's, or a fresh one."""
+    """The page over ``store``; sessions are signed with ``secret_key``, the service's, or a fresh one;
+    ``exports``: where the export button's cases run (None: the page offers none)."""
     app = Flask(__name__)
     web = settings.web
     app.config.update(
@@ -63,6 +69,8 @@ def create_app(
         people_index(settings, service),
         SessionStore(layout.root / SESSIONS_FILE),
     )
+    if exports is not None:
+        app.extensions[cases.EXTENSION] = exports
     for blueprint in (auth.bp, pages.bp, api.bp, files.bp, metrics.bp, people.bp, cases.bp):
         app.register_blueprint(blueprint)
     return app
