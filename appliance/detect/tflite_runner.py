@@ -21,7 +21,7 @@ from ..common.models import find_models
 from .quiet import native_stderr_captured
 
 MODEL_FILES = {"pnet": "pnet.tflite", "rnet": "rnet.tflite", "onet": "onet.tflite"}
-MAX_BATCH = 256
+MAX_BATCH = 128  # patches per RNet/ONet call: larger batches were no faster and their interpreters hold more memory
 BATCH_STEP = 32  # RNet/ONet batches are padded to a power of two up to this, then to a multiple of it
 # interpreters kept (one per PNet input shape and RNet/ONet batch size, per thread): a video's pyramid needs
 # about a dozen, a mix of frame sizes more; each holds its tensors, so the oldest are let go past this
