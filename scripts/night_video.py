@@ -9,14 +9,15 @@ detector for all runs, so the cost is the analysis's, not the nets' loading) wit
 and auto (scan off: every frame decoded, as a busy clip is anyway; ``auto`` denoises each dark
 analysed frame with the 4 before it). Reported per model and mode: tracks, people, detections per
 track (fewer, shorter tracks per person means tracks break up), each track's span in
-seconds, wall seconds and where the time went
-(the manifest's stats.time_ms); the cost is auto's wall time over off's, the two run in turn.
+seconds, wall and processor seconds and where
+the time went (the manifest's stats.time_ms); the cost is auto's time over off's, the two run in turn.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import sys
 import tempfile
@@ -42,9 +43,9 @@ def night_clip(model: str) -> Path:
 
 def extract(extractor, clip: Path) -> dict:
     with tempfile.TemporaryDirectory() as out:
-        started = time.monotonic()
+        started, before = time.monotonic(), resource.getrusage(resource.RUSAGE_SELF)
         result = extractor.run(clip, out)
-        wall = time.monotonic() - started
+        wall, after = time.monotonic() - started, resource.getrusage(resource.RUSAGE_SELF)
         manifest = json.loads((result.output / "manifest.json").read_text())
     tracks = manifest["tracks"]
     spent = manifest["stats"]["time_ms"]
@@ -56,6 +57,8 @@ def extract(extractor, clip: Path) -> dict:
         "frames_enhanced": manifest["enhanced_frames"],
         "frames_decoded": manifest["stats"]["frames_decoded"],
         "wall_s": round(wall, 2),
+        # processor time of every thread (on a shared machine steadier than the wall clock)
+        "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2),
         "time_ms": {name: spent[name] for name in STEPS if name in spent},
     }
 
@@ -80,15 +83,17 @@ def main() -> None:
     print(f"clean, enhance off: {report['clean']}", flush=True)
     for model in args.models.split(","):
         clip = night_clip(model)
-        walls: dict[str, list[float]] = {"off": [], "auto": []}
+        spent: dict[str, dict[str, list[float]]] = {mode: {"wall_s": [], "cpu_s": []} for mode in ("off", "auto")}
         for _ in range(args.repeats):
             for mode in ("off", "auto"):
                 found = extract(extractors[mode], clip)
-                walls[mode].append(found["wall_s"])
-                report[f"{model} {mode}"] = {**found, "wall_s": statistics.median(walls[mode])}
+                for name, values in spent[mode].items():
+                    values.append(found[name])
+                report[f"{model} {mode}"] = {**found, **{k: statistics.median(v) for k, v in spent[mode].items()}}
         held = " (held out)" if model in degrade.NIGHT_HELD_OUT else ""
-        cost = report[f"{model} auto"]["wall_s"] / max(report[f"{model} off"]["wall_s"], 1e-9)
-        report[f"{model} auto"]["cost"] = round(cost, 2)
+        auto, off = report[f"{model} auto"], report[f"{model} off"]
+        auto["cost_wall"] = round(auto["wall_s"] / max(off["wall_s"], 1e-9), 2)
+        auto["cost_cpu"] = round(auto["cpu_s"] / max(off["cpu_s"], 1e-9), 2)
         for mode in ("off", "auto"):
             print(f"{model}{held}, enhance {mode}: {report[f'{model} {mode}']}", flush=True)
     if args.json:
