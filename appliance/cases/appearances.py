@@ -79,6 +79,11 @@ def select(
     """Every appearance of ``people`` in time order; a :class:`CaseError` when there is none to export."""
     if not people:
         raise CaseError("no person given: appliance people list shows who is known")
+    if since is not None and until is not None and (since.tzinfo is None) != (until.tzinfo is None):
+        raise CaseError(
+            f"--from {since.isoformat()} and --to {until.isoformat()}: one has a time zone and the other not; "
+            "give both with a zone (2026-11-27T14:00+01:00) or both without (the box's local time)"
+        )
     if since is not None and until is not None and since >= until:
         raise CaseError(f"the window is empty: --from {since.isoformat()} is not before --to {until.isoformat()}")
     known: dict[int, dict[str, Any]] = {}

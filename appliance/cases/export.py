@@ -9,6 +9,7 @@ and the record are still handed over.
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -17,24 +18,31 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from ..output.embeddings import read_embeddings
-from ..output.manifest import Manifest
+from ..output.manifest import BestShot, Manifest
 from ..people.embed import mean_embedding
 from ..people.index import PeopleIndex
 from .appearances import Appearance, CaseError, Selection, select
 from .boxes import FaceBoxes
-from .clip import ClipError, Picture, write_clip
-from .faces import SUBJECT_FOUND, Found, FrameFaces, analysed_stretches
-from .package import check_target, write_zip
+from .clip import ClipError, Picture, pictures, write_clip
+from .crops import blur_outbox_crop, cut, margin_box, write_jpeg
+from .faces import STRICT_SIMILARITY, SUBJECT_FOUND, Found, FrameFaces, analysed_stretches
+from .package import check_target, sweep_leftovers, work_prefix, write_zip
 from .page import case_page
 from .record import case_record, write_record
 from .redact import Redact, redact_planes
 from .sources import Located, locate
 
 Progress = Callable[[float, str], None]
-Detect = Callable[[Any], Sequence[Found]]
+# the detector's stage thresholds at export, below the pipeline's (0.6, 0.7, 0.8 and its judge): a face
+# blurred that was none costs nothing, one missed is a stranger shown. On the busy clip every face that
+# the pipeline's detector or the stock MTCNN finds in any frame is found by these within 3 frames
+# (HOLD_FOUND), the pipeline's own settings miss a face peeking past a column; the cost per frame is the same
+SEARCH_THRESHOLDS = (0.6, 0.6, 0.4)
+Detect = Callable[[Any, bool], Sequence[Found]]
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,8 @@ class CaseResult:
     appearances: int
     clips: int
     notes: list[str]
+    left_out: int = 0  # appearances of the people asked for that could not be listed (result gone, no time)
+    altered: tuple[str, ...] = ()  # recordings present but not the ones analysed: the operator must know
 
 
 def export_case(
@@ -74,16 +84,18 @@ def export_case(
 ) -> CaseResult:
     """Write the case of ``request`` to ``target`` (a new zip); :class:`CaseError` if there is nothing to export.
 
-    ``detector``: makes the face search for frames the pipeline did not analyse (from the manifest's
-    backend and minimum face, the subject's embedding and the similarity that makes them the same);
-    None: the appliance's detector and SFace, loaded only if such frames come up."""
+    ``detector``: makes the face search run on the clip's frames (from the manifest's backend and
+    minimum face, the subject's embedding and the people threshold); None: the appliance's detector
+    and SFace, loaded when the first clip with faces to blur is cut."""
     say = progress or (lambda fraction, message: None)
-    if request.pad_s < 0:
-        raise CaseError(f"--pad-s {request.pad_s}: the padding cannot be negative")
+    if not math.isfinite(request.pad_s) or request.pad_s < 0:
+        raise CaseError(f"--pad-s {request.pad_s}: the padding is a number of seconds, 0 or more")
     check_target(target)
     selection = select(index, outbox, request.people, request.since, request.until, join_gap_s=2 * request.pad_s)
     say(0.02, f"{len(selection.appearances)} appearance(s) found")
-    with tempfile.TemporaryDirectory(prefix=".case-", dir=target.parent) as work_dir:
+    for leftover in sweep_leftovers(target.parent):
+        say(0.01, f"removed {leftover.name}, left by an export that was stopped")
+    with tempfile.TemporaryDirectory(prefix=work_prefix(), dir=target.parent) as work_dir:
         work = Path(work_dir)
         run = _Run(request, selection, outbox, footage, work, detector or _appliance_detector, index.threshold)
         rows = []
@@ -98,7 +110,9 @@ def export_case(
         say(0.96, "writing the zip")
         write_zip(work, target)
     say(1.0, f"written {target.name}")
-    return CaseResult(target, len(rows), sum(1 for r in rows if r.get("clip")), run.notes)
+    altered = tuple(found.name for found in run.located.values() if found.altered)
+    clips = sum(1 for r in rows if r.get("clip"))
+    return CaseResult(target, len(rows), clips, run.notes, len(selection.left_out), altered)
 
 
 class _Run:
@@ -125,8 +139,8 @@ class _Run:
     def appearance(self, number: int, appearance: Appearance) -> dict[str, Any]:
         name = f"{number:03d}-person-{appearance.person}"
         row = _describe(name, appearance)
-        row["crop"] = self._copy_crop(appearance, f"crops/{name}.jpg")
         manifest = self.selection.manifests[appearance.recording]
+        row["crop"] = self._copy_crop(appearance, manifest, f"crops/{name}.jpg")
         source = self._locate(appearance.recording, manifest)
         if source.path is None:
             row["missing"] = source.missing
@@ -142,41 +156,62 @@ class _Run:
         start = max(appearance.start_s - self.request.pad_s, 0.0)
         end = min(appearance.end_s + self.request.pad_s, duration)
         try:
-            row.update(self._clip(f"clips/{name}.mp4", source.path, manifest, appearance, start, end))
+            row.update(self._clip(f"clips/{name}.mp4", source.path, manifest, appearance, start, end, row["crop"]))
         except (ClipError, OSError) as exc:
             row["missing"] = f"the clip could not be cut: {exc}"
             self.notes.append(f"{name}: {row['missing']}")
         return row
 
     def _clip(
-        self, relative: str, source: Path, manifest: Manifest, appearance: Appearance, start: float, end: float
+        self,
+        relative: str,
+        source: Path,
+        manifest: Manifest,
+        appearance: Appearance,
+        start: float,
+        end: float,
+        crop: str | None,
     ) -> dict[str, Any]:
         fps = manifest.source.fps or 25.0
         rate = manifest.settings.get("fps")
         interval_s = 1.0 / float(rate) if rate else 1.0 / fps
+        subjects = self._subjects(appearance.recording)
+        hiding = self.request.redact is not Redact.NONE
         faces = FrameFaces(
             FaceBoxes(manifest.tracks, interval_s * fps),
-            self._analysed(appearance.recording, manifest, source),
+            self._analysed(appearance.recording, manifest, source) if hiding else None,
             interval_s,
-            detect=lambda image: self._detect(appearance.recording, manifest)(image),
+            detect=(lambda image, recognise: self._detect(appearance.recording, manifest)(image, recognise))
+            if hiding
+            else None,
+            subjects=frozenset(subjects) if self.request.redact is Redact.OTHERS else frozenset(),
         )
-        subjects: set[int | None] = {*self._subjects(appearance.recording), SUBJECT_FOUND}
+        hidden_tracks: set[int | None] = {*subjects, SUBJECT_FOUND}
         blurred = 0
+        best = _best_shot(appearance, manifest)
+        recut = crop is not None and best is not None and self.request.redact is not Redact.NONE
 
         def change(picture: Picture) -> None:
-            nonlocal blurred
-            here = faces.at(picture.frame, picture.time_s, picture)
-            blurred += redact_planes(picture.planes, here, subjects, self.request.redact)
+            nonlocal blurred, recut
+            here = faces.at(picture.frame)
+            blurred += redact_planes(picture.planes, here, hidden_tracks, self.request.redact)
+            if recut and best is not None and crop is not None and picture.frame == best.frame:
+                write_jpeg(cut(picture.bgr(), best, float(manifest.settings.get("margin", 0.2))), self.work / crop)
+                recut = False  # the crop now comes from the redacted frame
 
+        if hiding:
+            faces.search(pictures(source, start, end, manifest.source.fps or None))
         target = self.work / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         info = write_clip(source, target, start, end, change, manifest.source.fps or None)
-        if faces.unknown:
-            self.notes.append(
-                f"{target.stem}: {faces.unknown} frame(s) lie outside the stretches the appliance analysed; "
-                f"their faces were searched at export ({faces.searched} search(es)): "
-                f"{faces.recognised} recognised as the person exported, the others blurred"
-            )
+        self.notes.append(
+            f"{target.stem}: {faces.searched} of {info.frames} frame(s) searched for faces at export, every face "
+            f"found blurred unless it is on the person's own track ({faces.unknown} frame(s) outside the "
+            f"stretches the appliance analysed, {faces.recognised} face(s) there recognised as the person "
+            f"at similarity >= {STRICT_SIMILARITY})"
+            if hiding
+            else f"{target.stem}: nothing blurred (--redact none)"
+        )
         return {
             "clip": relative,
             "clip_start_s": round(info.first_s, 3),
@@ -221,14 +256,26 @@ class _Run:
                 self.notes.append(found.missing + "; its appearances are listed without a clip")
         return self.located[recording]
 
-    def _copy_crop(self, appearance: Appearance, relative: str) -> str | None:
+    def _copy_crop(self, appearance: Appearance, manifest: Manifest, relative: str) -> str | None:
+        """The outbox crop, as it is with ``none``, else blurred as :mod:`.crops` says (replaced by the
+        crop cut from the redacted clip when the clip is cut)."""
         crop = self.outbox / appearance.crop
         if not crop.is_file():
             self.notes.append(f"{relative}: the crop {appearance.crop} is gone from the outbox")
             return None
         target = self.work / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(crop, target)
+        if self.request.redact is Redact.NONE:
+            shutil.copyfile(crop, target)
+            return relative
+        image = cv2.imread(str(crop))
+        best = _best_shot(appearance, manifest)
+        if image is None or best is None:
+            self.notes.append(f"{relative}: the crop {appearance.crop} cannot be read to blur it: left out")
+            return None
+        origin = margin_box(best, manifest.source.width, manifest.source.height, manifest.settings.get("margin", 0.2))
+        fits = (origin[2] - origin[0], origin[3] - origin[1]) == (image.shape[1], image.shape[0])
+        write_jpeg(blur_outbox_crop(image, best, origin, self.request.redact if fits else Redact.ALL), target)
         return relative
 
     def sources(self) -> list[dict[str, Any]]:
@@ -240,9 +287,20 @@ class _Run:
                 "size_bytes": found.size_bytes,
                 "verified": found.path is not None,
                 "missing": found.missing,
+                "altered": found.altered,
+                "found_sha256": found.found_sha256,
             }
             for recording, found in self.located.items()
         ]
+
+
+def _best_shot(appearance: Appearance, manifest: Manifest) -> BestShot | None:
+    """The best shot the appearance's crop is of (its track's, by file; else the best of its tracks)."""
+    tracks = [t for t in manifest.tracks if t.id in appearance.tracks]
+    for track in tracks:
+        if f"{appearance.recording}/{track.best.file}" == appearance.crop:
+            return track.best
+    return max((t.best for t in tracks), key=lambda b: b.quality.score, default=None)
 
 
 def _describe(name: str, appearance: Appearance) -> dict[str, Any]:
@@ -276,22 +334,27 @@ def _people(selection: Selection) -> list[dict[str, Any]]:
 
 
 def _appliance_detector(manifest: Manifest, subject: np.ndarray | None, threshold: float) -> Detect:
-    """The appliance's detector, and SFace to tell the subject's face from others' (``subject``: their
-    mean embedding in this recording; None: nobody is recognised, every face found is blurred)."""
+    """The appliance's detector, as the recording was analysed with, and SFace to tell the subject's
+    face from others' where asked (``subject``: their mean embedding in this recording; None: nobody
+    is recognised). A face is the subject's at ``STRICT_SIMILARITY`` or ``threshold``, the higher:
+    a wrong match would unblur a stranger, a missed one only blurs the subject."""
     from ..detect import Backend, Detector
     from ..people.embed import FaceEmbedder
 
     min_face = float(manifest.settings.get("min_face", 20))
     backend: Backend = "tflite" if manifest.backend == "tflite" else "tf" if manifest.backend == "tf" else "auto"
-    detector = Detector(backend, min_face)
+    detector = Detector(backend, min_face).with_thresholds(SEARCH_THRESHOLDS)
     embedder = FaceEmbedder() if subject is not None else None
+    strict = max(threshold, STRICT_SIMILARITY)
 
-    def search(picture: Any) -> list[Found]:
+    def search(picture: Any, recognise: bool) -> list[Found]:
         image = picture.bgr()
         found = []
         for face in detector.detect(image):
-            vector = embedder.embed_face(image, face) if embedder is not None and subject is not None else None
-            same = vector is not None and subject is not None and float(vector @ subject) >= threshold
+            same = False
+            if recognise and embedder is not None and subject is not None:
+                vector = embedder.embed_face(image, face)
+                same = vector is not None and float(vector @ subject) >= strict
             found.append(Found(face.xyxy, same))
         return found
 

@@ -35,25 +35,47 @@ def test_between_detections_a_box_is_interpolated_and_grows_with_the_motion():
     assert x1 <= 150 - 50 and x2 >= 190 + 50  # half the distance moved, and the margin, on each side
     [exact] = faces.at(10)
     assert exact.core == (200, 100, 240, 140) and exact.padded[0] > middle.padded[0]
-    assert faces.at(14) and not faces.at(16)  # held one interval after the last detection, then gone
-    assert faces.at(-4) and not faces.at(-6)
+    [after] = faces.at(15)  # carried on at its speed (10 px a frame), grown by the distance it may have gone
+    assert after.core == (250, 100, 290, 140) and after.padded[0] <= 250 - 50 - 12
+    assert faces.at(20) and not faces.at(21)  # two intervals after the last detection, then gone
+    assert faces.at(-10)[0].core == (0, 100, 40, 140) and not faces.at(-11)
+    [once] = FaceBoxes([track_with([(0, 100, 100, 40, 40)])], interval_frames=5).at(5)  # seen once: held, grown
+    assert once.core == (100, 100, 140, 140) and once.padded[0] < 100 - 12
 
 
-def test_frames_outside_the_analysed_stretches_are_searched_before_they_are_written(videos, tflite_detector):
+class _Picture:
+    def __init__(self, frame: int, image: np.ndarray) -> None:
+        self.frame, self.time_s, self.image = frame, frame / 25, image
+
+    def bgr(self) -> np.ndarray:
+        return self.image
+
+
+def test_every_frame_is_searched_and_a_face_found_is_held_around_it(videos, tflite_detector):
     image = busy_frame(videos)
     calls = []
 
-    def detect(picture):
-        calls.append(1)
-        return [Found(face.xyxy) for face in tflite_detector.detect(picture)]
+    def detect(picture, recognise):
+        calls.append(recognise)
+        return [Found(face.xyxy, subject=True) for face in tflite_detector.detect(picture.bgr())]
 
-    faces = FrameFaces(FaceBoxes([], 5), analysed=((0.0, 1.0),), interval_s=0.2, detect=detect)
-    assert faces.at(12, 0.48, image) == [] and not calls  # analysed: what the tracks say (nothing here)
-    found = faces.at(50, 2.0, image)
+    faces = FrameFaces(FaceBoxes([], 5), analysed=((0.0, 1.0),), interval_s=0.2, detect=detect, subjects=frozenset({1}))
+    faces.search([_Picture(n, image) for n in (20, 50)])
+    assert (faces.searched, faces.unknown) == (2, 1) and calls == [False, True]  # SFace asked only where no track is
+    assert faces.recognised >= 4  # (this stub says every face is the subject's)
+    subject_detect = faces.detect
+    faces = FrameFaces(
+        FaceBoxes([], 5),
+        analysed=None,
+        interval_s=0.2,
+        detect=lambda p, r: [Found(f.box) for f in subject_detect(p, r)],
+    )  # type: ignore[misc]
+    faces.search([_Picture(50, image)])
+    found = faces.at(50)
     assert len(found) >= 4 and all(face.track is None for face in found)
-    assert faces.at(51, 2.04, image) == found and len(calls) == 1  # held until the next search
-    faces.at(55, 2.2, image)
-    assert (faces.unknown, faces.searched) == (3, 2)
+    held = faces.at(53)
+    assert len(held) == len(found) and all(h.padded[0] < f.padded[0] for h, f in zip(held, found, strict=True))
+    assert faces.at(54) == []
     blurred = image.copy()
     assert redact_frame(blurred, found, {1}, Redact.OTHERS) == len(found)  # nobody checked whose: blurred
     for face in found:

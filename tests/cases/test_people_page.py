@@ -111,6 +111,9 @@ def test_export_requests_the_page_refuses(client, people):
     assert client.post(f"/people/{ids[1]}/export", data={"csrf": "wrong"}).status_code == 403
     bad = client.post(f"/people/{ids[1]}/export", data={"csrf": token, "redact": "faces"})
     assert bad.status_code == 400 and "others, all or none" in bad.get_json()["error"]
+    for pad in ("nan", "inf", "-inf", "two"):  # min/max would let nan through; inf takes whole recordings
+        refused = client.post(f"/people/{ids[1]}/export", data={"csrf": token, "pad_s": pad})
+        assert refused.status_code == 400 and "pad_s a number of seconds" in refused.get_json()["error"], pad
     assert client.get("/api/cases/../../secret").status_code == 404
     assert client.get("/api/cases/20261127-143005-abcdef").status_code == 404
     assert client.get("/cases/20261127-143005-abcdef/case.zip").status_code == 404
