@@ -23,6 +23,7 @@ from typing import Any
 
 from ..common.paths import fsync_dir
 from ..settings import Settings
+from .package import sweep_leftovers
 from .redact import Redact
 
 STATUS = "status.json"
@@ -94,7 +95,8 @@ class CaseJobs:
             return job
 
     def _purge(self) -> None:
-        """Exports older than :data:`KEEP_S` (their zips hold footage of people) are deleted."""
+        """Exports older than :data:`KEEP_S` (their zips hold footage of people) are deleted, and what
+        a killed export left in its folder (work folder, partial zip) at once."""
         if not self.root.is_dir():
             return
         for folder in self.root.iterdir():
@@ -104,6 +106,8 @@ class CaseJobs:
                 continue
             if old:
                 shutil.rmtree(folder, ignore_errors=True)
+            elif JOB_ID.match(folder.name) and folder.is_dir():
+                sweep_leftovers(folder)
 
     def _where(self) -> dict[str, Any]:
         """What the export's process needs of the settings (no secret crosses to it)."""
