@@ -63,8 +63,7 @@ def denoise(image: np.ndarray, neighbours: Sequence[np.ndarray]) -> np.ndarray:
     neighbours = [n for n in neighbours if n.shape == (height, width)][:MAX_NEIGHBOURS]
     if not neighbours:
         return image
-    ycrcb = cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb)
-    reference = np.ascontiguousarray(ycrcb[..., 0])
+    reference, red, blue = cv2.split(cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb))
     small = _small(reference)
     low, high = (float(v) for v in np.percentile(small, (1, 99.5)))
     target = _stretched(small, low, high)
@@ -80,12 +79,13 @@ def denoise(image: np.ndarray, neighbours: Sequence[np.ndarray]) -> np.ndarray:
         aligned = reference.copy()
         cv2.copyTo(_warped(neighbour, where), agrees, aligned)
         total = np.asarray(cv2.add(total, aligned, dtype=cv2.CV_16U))
-    ycrcb[..., 0] = cv2.convertScaleAbs(total, alpha=1.0 / (len(neighbours) + 1))
-    ycrcb[..., 1:] = _smoothed(ycrcb[..., 1:])
-    return cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR)
+    averaged = cv2.convertScaleAbs(total, alpha=1.0 / (len(neighbours) + 1))
+    return cv2.cvtColor(cv2.merge([averaged, _smoothed(red), _smoothed(blue)]), cv2.COLOR_YCrCb2BGR)
 
 
 def _smoothed(chroma: np.ndarray) -> np.ndarray:
+    """A colour plane averaged over blocks and scaled back: its noise smoothed, its detail is the
+    footage's half resolution anyway."""
     height, width = chroma.shape[:2]
     size = (max(width // CHROMA_SMOOTHING, 1), max(height // CHROMA_SMOOTHING, 1))
     return cv2.resize(cv2.resize(chroma, size, interpolation=cv2.INTER_AREA), (width, height))
