@@ -367,29 +367,49 @@ class Cascade:
             for k, (x1, y1, x2, y2) in zip(keep, clipped, strict=True):
                 marks_k = tuple((float(lx[k, j]), float(ly[k, j])) for j in range(5))
                 faces.append(Face((float(x1), float(y1), float(x2 - x1), float(y2 - y1)), float(p[k]), marks_k))
-            results.append(self._judged(frame, faces) if s.judge else faces)
-        return results
+            results.append(faces)
+        return self._judged(frames, results) if s.judge else results
 
-    def _judged(self, frame: np.ndarray, faces: list[Face]) -> list[Face]:
-        """The faces the final judge keeps (``frame`` normalised)."""
-        if not faces:
-            return faces
+    def _judged(self, frames: Sequence[np.ndarray], found: list[list[Face]]) -> list[list[Face]]:
+        """The faces the final judge keeps in each of ``frames`` (normalised): one ONet and one RNet call
+        for all of them (a batch of followed faces' patches is many small frames)."""
+        boxes = [np.array([f.xyxy for f in faces], dtype=np.float64).reshape(-1, 4) for faces in found]
+        if sum(len(b) for b in boxes) == 0:
+            return found
         with step("judge"):
-            opinions = self.second_opinions(frame, np.array([f.xyxy for f in faces], dtype=np.float64))
+            opinions = self.second_opinions(frames, boxes)
             judge = Judge.load()
-            probabilities = judge.probabilities(judge_rows(faces, opinions))
-        judged = [replace(face, score=float(p)) for face, p in zip(faces, probabilities, strict=True)]
-        if self.settings.judge_threshold is not None:
-            return [face for face in judged if face.rank >= self.settings.judge_threshold]
-        return [face for face in judged if judge.keeps(face.rank, face.confidence, self.settings.thresholds[2])]
+            flat = [face for faces in found for face in faces]
+            probabilities = judge.probabilities(judge_rows(flat, opinions))
+        out, start = [], 0
+        for faces in found:
+            scored = [
+                replace(f, score=float(p))
+                for f, p in zip(faces, probabilities[start : start + len(faces)], strict=True)
+            ]
+            start += len(faces)
+            out.append([face for face in scored if self._judge_keeps(judge, face)])
+        return out
 
-    def second_opinions(self, frame: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
-        """The nets' second opinions of final boxes in a normalised frame, one row (4) per box: ONet on
-        the box, on its mirror image and on the box grown by ``ENLARGED``, and RNet on the box."""
-        squared = bx.square(boxes_xyxy)
-        patches = extract_patches(frame, squared, 48)
-        centre, half = (squared[:, :2] + squared[:, 2:]) / 2, (squared[:, 2:] - squared[:, :2]) / 2 * ENLARGED
-        grown = extract_patches(frame, np.hstack([centre - half, centre + half]), 48)
-        onet = np.asarray(self.runner.onet(np.concatenate([patches, patches[:, :, ::-1], grown]))[0])
-        rnet = np.asarray(self.runner.rnet(extract_patches(frame, squared, 24))[0])
+    def _judge_keeps(self, judge: Judge, face: Face) -> bool:
+        if self.settings.judge_threshold is not None:
+            return face.rank >= self.settings.judge_threshold
+        return judge.keeps(face.rank, face.confidence, self.settings.thresholds[2])
+
+    def second_opinions(self, frames: Sequence[np.ndarray], boxes_xyxy: Sequence[np.ndarray]) -> np.ndarray:
+        """The nets' second opinions of final boxes (one (N, 4) array per normalised frame), one row (4)
+        per box, all frames' boxes in order: ONet on the box, on its mirror image and on the box grown
+        by ``ENLARGED``, and RNet on the box (one ONet and one RNet call)."""
+        small, large, grown = [], [], []
+        for frame, boxes in zip(frames, boxes_xyxy, strict=True):
+            if not len(boxes):
+                continue
+            squared = bx.square(boxes)
+            centre, half = (squared[:, :2] + squared[:, 2:]) / 2, (squared[:, 2:] - squared[:, :2]) / 2 * ENLARGED
+            large.append(extract_patches(frame, squared, 48))
+            grown.append(extract_patches(frame, np.hstack([centre - half, centre + half]), 48))
+            small.append(extract_patches(frame, squared, 24))
+        patches = np.concatenate(large)
+        onet = np.asarray(self.runner.onet(np.concatenate([patches, patches[:, :, ::-1], *grown]))[0])
+        rnet = np.asarray(self.runner.rnet(np.concatenate(small))[0])
         return np.column_stack([*onet.reshape(3, -1), rnet.reshape(-1)])

@@ -92,7 +92,8 @@ def features(detector: Detector, frame_bgr: np.ndarray, faces: Sequence[Face]) -
     if not faces:
         return rows(faces, np.zeros((0, 4)))
     normalised = normalise(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
-    return rows(faces, detector.cascade.second_opinions(normalised, np.array([f.xyxy for f in faces], float)))
+    boxes = np.array([f.xyxy for f in faces], float)
+    return rows(faces, detector.cascade.second_opinions([normalised], [boxes]))
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,8 @@ def test_second_opinions_of_a_real_face_are_confident(tflite_detector, faces_dev
     faces = tflite_detector.without_judge().detect(image)
     assert len(faces) >= 5
     boxes = np.array([f.xyxy for f in faces], float)
-    opinions = tflite_detector.cascade.second_opinions(normalise(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)), boxes)
+    opinions = tflite_detector.cascade.second_opinions([normalise(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))], [boxes])
     assert opinions.shape == (len(faces), 4)
     assert np.median(opinions, axis=0).min() > 0.9  # ONet (as is, mirrored, grown) and RNet agree: faces
     noise = np.random.default_rng(0).integers(0, 256, image.shape, dtype=np.uint8)
-    assert np.median(tflite_detector.cascade.second_opinions(normalise(noise), boxes)[:, 0]) < 0.5
+    assert np.median(tflite_detector.cascade.second_opinions([normalise(noise)], [boxes])[:, 0]) < 0.5
