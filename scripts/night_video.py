@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """The busy clip at night: people found with enhancement against without, whether tracks break up, and the cost.
 
-Usage: python scripts/night_video.py [--models night-a,...,night-f] [--repeats 1] [--json FILE]
+Usage: python scripts/night_video.py [--clip busy|hamilton] [--models night-a,...,night-f] [--repeats 1] [--json FILE]
 
-Each frame of facenet_pytorch_video.mp4 is degraded by a night model (seeded by its frame number),
-the clip re-encoded with x264 into bench-out/, then the extractor runs on it in this process (one
+Each frame of facenet_pytorch_video.mp4 (or the hamilton clip) is degraded by a night model (seeded
+by its frame number), the clip re-encoded with x264 into bench-out/, then the extractor runs on it in this process (one
 detector for all runs, so the cost is the analysis's, not the nets' loading) with enhancement off
 and auto (scan off: every frame decoded, as a busy clip is anyway; ``auto`` denoises each dark
 analysed frame with the 4 before it). Reported per model and mode: tracks, people, detections per
@@ -26,18 +26,21 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-BUSY = REPO.parent / "shared" / "data" / "videos" / "facenet_pytorch_video.mp4"
+CLIPS = {
+    "busy": REPO.parent / "shared" / "data" / "videos" / "facenet_pytorch_video.mp4",
+    "hamilton": REPO.parent / "shared" / "data" / "videos" / "short_hamilton_clip.mp4",  # shot cuts, dim
+}
 OUT = REPO / "bench-out"
 STEPS = ("decode", "denoise", "detect_full", "detect_follow", "enhance")
 
 
-def night_clip(model: str) -> Path:
+def night_clip(clip: str, model: str) -> Path:
     from appliance.evaluation import degrade
 
-    target = OUT / f"busy_{model}.mp4"
+    target = OUT / f"{clip}_{model}.mp4"
     if not target.exists():
         OUT.mkdir(exist_ok=True)
-        degrade.degrade_video(BUSY, target, [model])
+        degrade.degrade_video(CLIPS[clip], target, [model])
     return target
 
 
@@ -70,6 +73,7 @@ def main() -> None:
     from appliance.settings import ExtractSettings, ScanSettings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clip", choices=sorted(CLIPS), default="busy")
     parser.add_argument("--models", default=",".join(degrade.NIGHT_MODELS))
     parser.add_argument("--repeats", type=int, default=1, help="runs of each (the figures: the last; wall: median)")
     parser.add_argument("--json", type=Path)
@@ -79,10 +83,10 @@ def main() -> None:
         mode: Extractor(ExtractSettings(backend="tflite", enhance=mode), detector, scan=ScanSettings(enabled=False))
         for mode in ("off", "auto")
     }
-    report: dict[str, dict] = {"clean": extract(extractors["off"], BUSY)}
+    report: dict[str, dict] = {"clean": extract(extractors["off"], CLIPS[args.clip])}
     print(f"clean, enhance off: {report['clean']}", flush=True)
     for model in args.models.split(","):
-        clip = night_clip(model)
+        clip = night_clip(args.clip, model)
         spent: dict[str, dict[str, list[float]]] = {mode: {"wall_s": [], "cpu_s": []} for mode in ("off", "auto")}
         for _ in range(args.repeats):
             for mode in ("off", "auto"):
