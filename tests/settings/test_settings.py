@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import secrets
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from appliance.cli import build_parser
+from appliance.cli.common import settings_of
 from appliance.cli.config import markdown_table, sections_table
 from appliance.settings import ConfigError, env_name, flag_name, load, resolve, setting_index
 from appliance.settings.model import SECTIONS, is_secret
@@ -85,11 +88,71 @@ def test_token_is_required_off_loopback_only_when_serving():
         assert load(flags={"host": host}, environ={}, serving=True).web.token is None
 
 
-def test_legacy_names_keep_working_everywhere(tmp_path):
-    index = setting_index()
-    assert set(LEGACY) <= index.keys()
-    for name in LEGACY:
-        assert env_name(name) == "APPLIANCE_" + name.upper()
+# a value other than the default for each legacy name: (what loading must give, the text an operator types)
+LEGACY_VALUES: dict[str, tuple[object, str]] = {
+    "backend": ("tflite", "tflite"),
+    "fps": (2.5, "2.5"),
+    "min_face": (32.0, "32"),
+    "margin": (0.5, "0.5"),
+    "all_crops": (True, "true"),
+    "aligned": (True, "true"),
+    "threads": (3, "3"),
+    "enhance": ("clahe", "clahe"),
+    "upscale": (1.5, "1.5"),
+    "motion": (False, "false"),
+    "data": (Path("/srv/cctv"), "/srv/cctv"),
+    "inbox": (Path("/srv/cctv/in"), "/srv/cctv/in"),
+    "outbox": (Path("/srv/cctv/out"), "/srv/cctv/out"),
+    "state": (Path("/srv/cctv/state"), "/srv/cctv/state"),
+    "workers": (4, "4"),
+    "polling": (True, "true"),
+    "settle_s": (7.0, "7"),
+    "scan_interval_s": (12.0, "12"),
+    "log_level": ("DEBUG", "DEBUG"),
+    "host": ("127.0.0.5", "127.0.0.5"),
+    "port": (9090, "9090"),
+    "token": ("a-token-of-thirty-two-characters", "a-token-of-thirty-two-characters"),
+    "retention_outbox_days": (3.0, "3"),
+    "retention_outbox_gb": (2.0, "2"),
+    "retention_done_days": (14.0, "14"),
+}
+
+
+def _value(settings: object, name: str) -> object:
+    section, field, _ = setting_index()[name]
+    value = getattr(getattr(settings, section), field)
+    return value.get_secret_value() if hasattr(value, "get_secret_value") else value
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value) if isinstance(value, int | float) else json.dumps(str(value))
+
+
+@pytest.mark.parametrize("name", LEGACY)
+def test_legacy_names_keep_working_everywhere(name, tmp_path, monkeypatch):
+    """Each name that worked before the settings model, loaded the ways an operator gives it: a TOML key
+    (through APPLIANCE_CONFIG), an environment variable and a command-line flag (parsed by the real
+    parser), each arriving at its setting with its source named."""
+    assert set(LEGACY_VALUES) == set(LEGACY)
+    expected, typed = LEGACY_VALUES[name]
+    for variable in [v for v in os.environ if v.startswith("APPLIANCE_")]:
+        monkeypatch.delenv(variable)
+    config = tmp_path / "appliance.toml"
+    config.write_text(f"{name} = {_toml(expected)}\n")
+    config.chmod(0o600)
+    from_file = resolve(environ={"APPLIANCE_CONFIG": str(config)})
+    assert (_value(from_file.settings, name), from_file.origins[name]) == (expected, f"file {config}")
+    variable = "APPLIANCE_" + name.upper()
+    from_env = resolve(environ={variable: typed})
+    assert (_value(from_env.settings, name), from_env.origins[name]) == (expected, variable)
+    if name == "token":
+        return  # a secret has no flag
+    flag = "--" + name.replace("_", "-")
+    argv = [flag if expected is True else "--no-" + flag[2:]] if isinstance(expected, bool) else [flag, typed]
+    from_flag = settings_of(build_parser().parse_args(["config", *argv]))
+    assert (_value(from_flag.settings, name), from_flag.origins[name]) == (expected, flag)
 
 
 def _flags(parser: argparse.ArgumentParser) -> set[str]:
