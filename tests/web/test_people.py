@@ -71,6 +71,19 @@ def test_corrections_need_the_csrf_token(client, people):
     assert [p["id"] for p in people.people()] == [first]
 
 
+def test_not_the_same_person_survives_regrouping(client, people):
+    """Two people told apart on the page stay apart when every face is grouped again, even at a
+    threshold at which all faces would otherwise be one person (nothing else keeps these two apart)."""
+    first, second = (p["id"] for p in people.people())
+    faces = {p: {f["id"] for f in people.person(p)["faces"]} for p in (first, second)}
+    token = csrf(client)
+    assert client.post(f"/people/{first}/not-same", data={"other": second, "csrf": token}).status_code == 302
+    people.threshold = -1.0
+    people.regroup()
+    after = [{f["id"] for f in people.person(p["id"])["faces"]} for p in people.people()]
+    assert sorted(after, key=len) == [faces[second], faces[first]]
+
+
 def test_search_needs_a_photo_and_the_service(client):
     assert client.post("/api/search").status_code == 400
     response = client.post("/api/search", data={"photo": (__import__("io").BytesIO(b"x"), "a.jpg")})
