@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -89,6 +90,28 @@ def test_files_are_served_from_results_only(client):
 def test_traversal_attempts_are_refused(client, path):
     response = client.get(path, follow_redirects=True)  # "//" is redirected to "/" first
     assert response.status_code in (400, 404) and b"not for the web" not in response.data
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["walk/tracks/track-0002.jpg", "walk/manifest-copy.json", "walk/faces.d/key.jpg", "elsewhere/key.jpg"],
+)
+def test_a_symlink_with_a_result_suffix_is_not_followed(client, populated, link):
+    """Links placed inside the outbox with the suffixes results have (a crop, a manifest, a folder of
+    crops, a whole result folder) to private files elsewhere: refused for being links, not for a name."""
+    private = populated.data / "private"
+    private.mkdir()
+    for name in ("key.jpg", "notes.json"):
+        (private / name).write_bytes(b"\xff\xd8\xff\xe0 not for the web")
+    outbox = settings_for(populated.data).service.outbox_dir
+    os.symlink(private / "key.jpg", outbox / "walk" / "tracks" / "track-0002.jpg")
+    os.symlink(private / "notes.json", outbox / "walk" / "manifest-copy.json")
+    os.symlink(private, outbox / "walk" / "faces.d", target_is_directory=True)
+    os.symlink(private, outbox / "elsewhere", target_is_directory=True)
+    assert (outbox / link).read_bytes().endswith(b"not for the web")  # the link itself reaches the secret
+    response = client.get(f"/files/{link}")
+    assert response.status_code == 404 and b"not for the web" not in response.data
+    assert client.get("/files/walk/tracks/track-0001.jpg").status_code == 200  # its neighbour is served
 
 
 def test_off_loopback_everything_but_healthz_needs_the_token(exposed):
