@@ -71,15 +71,42 @@ def manifest_validator():
     return Draft202012Validator(schema)
 
 
+def check_manifests(root: Path, validator) -> int:
+    """Every published manifest under ``root`` validates against the schema; returns how many there were."""
+    checked = 0
+    for path in root.rglob("manifest.json"):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue  # a partial result, not published
+        errors = sorted(validator.iter_errors(json.loads(path.read_text())), key=str)
+        assert not errors, f"{path} does not follow manifest.schema.json: {errors[0].message}"
+        checked += 1
+    return checked
+
+
 @pytest.fixture(autouse=True)
 def _manifests_follow_the_schema(request, manifest_validator):
     """After each test that used ``tmp_path``: every published manifest in it validates against the schema."""
     root = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
     yield
-    if root is None:
-        return
-    for path in root.rglob("manifest.json"):
-        if any(part.startswith(".") for part in path.relative_to(root).parts):
-            continue  # a partial result, not published
-        errors = sorted(manifest_validator.iter_errors(json.loads(path.read_text())), key=str)
-        assert not errors, f"{path} does not follow manifest.schema.json: {errors[0].message}"
+    if root is not None:
+        check_manifests(root, manifest_validator)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_manifests_follow_the_schema(tmp_path_factory, manifest_validator):
+    """After each module: the folders it made with ``tmp_path_factory`` (results that module- and
+    session-scoped fixtures publish, which no test's ``tmp_path`` holds) are checked the same way."""
+    base = tmp_path_factory.getbasetemp()
+    before = set(base.iterdir())
+    yield
+    for folder in sorted(set(base.iterdir()) - before):
+        if folder.is_dir() and not folder.is_symlink():
+            check_manifests(folder, manifest_validator)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_manifests_follow_the_schema(tmp_path_factory, manifest_validator):
+    """At the end: everything under the session's temporary folder, for what session-scoped fixtures
+    published after the module that made their folder."""
+    yield
+    check_manifests(tmp_path_factory.getbasetemp(), manifest_validator)
