@@ -10,6 +10,7 @@ import http.client
 import logging
 import os
 import re
+import socket
 import threading
 
 import pytest
@@ -302,5 +303,41 @@ def test_a_cookie_copied_before_sign_out_is_refused_after_it(populated):
         assert served.request("POST", "/logout", f"csrf={csrf}", with_csrf)[0] == 302
         assert served.request("GET", "/api/jobs", headers=cookie)[0] == 401
         assert served.request("GET", "/", headers=cookie)[0] == 302  # to the sign-in page
+    finally:
+        served.close()
+
+
+# -- issue 24: the forged headers of items 1 and 6 through a real server, not only the test client -----
+def raw_status(port: int, request: str) -> int:
+    """Send ``request`` byte for byte (headers http.client would not send, repeated ones): the status."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request.encode())
+        head = connection.makefile("rb").readline()
+    return int(head.split()[1])
+
+
+def test_forged_host_and_origin_headers_through_waitress(populated):
+    """What reaches the app from a real waitress server: a rebound name, a name repeated, a forwarded
+    name from a client that is no proxy, a cross-site post carrying a stolen CSRF token."""
+    served = Served(settings_for(populated.data, port=0))
+    port = served.server.effective_port
+    try:
+        for path in ("/api/jobs", "/files/walk/tracks/track-0001.jpg", "/"):
+            status, _, body = served.request("GET", path, headers={"Host": f"evil.example:{port}"})
+            assert status == 400 and "walk" not in body, path
+        assert served.request("GET", "/api/jobs")[0] == 200  # the same request with the box's own name
+        close = "Connection: close\r\n\r\n"
+        for first, second in (("127.0.0.1", "evil.example"), ("evil.example", "127.0.0.1")):
+            assert raw_status(port, f"GET /api/jobs HTTP/1.1\r\nHost: {first}\r\nHost: {second}\r\n{close}") == 400
+        forwarded = f"GET /api/jobs HTTP/1.1\r\nHost: evil.example\r\nX-Forwarded-Host: 127.0.0.1\r\n{close}"
+        assert raw_status(port, forwarded) == 400  # no proxy configured: the forwarded name is not believed
+        status, headers, page = served.request("GET", f"/jobs/{populated.failed.id}")
+        csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', page).group(1)
+        stolen = {"Cookie": headers["Set-Cookie"].split(";")[0], "Origin": "http://evil.example:8080"}
+        retry = f"/jobs/{populated.failed.id}/retry"
+        assert served.request("POST", retry, f"csrf={csrf}", stolen)[0] == 403
+        assert populated.store.get(populated.failed.id).state == "failed"
+        ours = {**stolen, "Origin": f"http://127.0.0.1:{port}"}
+        assert served.request("POST", retry, f"csrf={csrf}", ours)[0] == 302  # the token itself was good
     finally:
         served.close()
