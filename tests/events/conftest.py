@@ -105,9 +105,10 @@ class Subscriber:
 
 
 class Receiver:
-    """An HTTP receiver for webhooks; ``failures`` answers 500 that many times first."""
+    """An HTTP receiver for webhooks; ``failures`` answers 500 that many times first. ``port``: a given
+    one (a receiver coming up where one was expected), else any free one."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.failures = 0
         self.answered_500 = 0
@@ -129,7 +130,7 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -1,15 +1,20 @@
-"""Issue 23 #9: a webhook receiver that answers with a redirect does not get the event sent elsewhere."""
+"""Webhook delivery against real local HTTP servers: a redirect is not followed (issue 23 #9); a receiver
+that cannot be reached loses nothing and gets everything once it is up (issue 24)."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from appliance.events.model import Event, EventType
+from appliance.events.dispatch import Dispatcher
+from appliance.events.model import Event, EventType, NewEvent
 from appliance.events.webhook import WebhookChannel
+from appliance.service.queue.sqlite import SqliteJobStore
+from tests.events.conftest import Receiver, free_port
 
 
 class Server:
@@ -59,3 +64,39 @@ def test_a_redirect_is_a_failed_delivery_and_is_not_followed(servers):
     assert error is not None and "302" in error and "redirect" in error and "not followed" in error
     assert redirecting.hits == ["POST"] and internal.hits == []
     assert WebhookChannel(internal.url, "a-secret", 2).deliver(event, '{"id": 7}') is None  # a 200 still counts
+
+
+def wait_for(condition, what: str, seconds: float = 30.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def test_an_unreachable_receiver_loses_nothing_and_is_retried(tmp_path):
+    """Nothing listens at the receiver's address: the events stay in the outbox, the channel says why;
+    a receiver that comes up there later gets every one of them, in order, once."""
+    store = SqliteJobStore(tmp_path / "jobs.sqlite")
+    port = free_port()
+    channel = WebhookChannel(f"http://127.0.0.1:{port}/hook", None, 1)
+    dispatcher = Dispatcher(store, [channel], tmp_path, state=dict)
+    receiver = None
+    dispatcher.start()  # the channel takes the events from now on
+    try:
+        store.emit([NewEvent(EventType.HEALTH, {"n": n}) for n in range(3)])
+        failed = wait_for(lambda: [c for c in store.channels() if c["attempts"] >= 1], "a failed delivery")[0]
+        assert failed["error"].startswith("unreachable") and failed["backlog"] == 3, failed
+        assert not channel.connected
+        receiver = Receiver(port)
+        wait_for(lambda: len(receiver.events()) >= 3, "delivery once the receiver is up")
+        assert [e["data"]["n"] for e in receiver.events()] == [0, 1, 2]
+        after = store.channels()[0]
+        assert after["backlog"] == 0 and after["connected"] == 1 and channel.connected, after
+    finally:
+        dispatcher.stop()
+        if receiver is not None:
+            receiver.stop()
+    assert [e["data"]["n"] for e in receiver.events()] == [0, 1, 2]  # nothing repeated after the last check
