@@ -124,6 +124,26 @@ def test_off_loopback_everything_but_healthz_needs_the_token(exposed):
     assert exposed.get("/healthz").status_code == 200
 
 
+def test_the_live_preview_needs_the_token_too(exposed, populated):
+    """A worker's live preview shows the footage being analysed: off loopback, only with the token (or
+    a signed-in session), and only for a job that has one."""
+    from appliance.service.layout import StateLayout
+
+    preview = StateLayout(settings_for(populated.data).service.state_dir).preview(populated.done.id)
+    preview.parent.mkdir(parents=True, exist_ok=True)
+    preview.write_bytes(b"\xff\xd8\xff\xe0 a frame being analysed")
+    path = f"/preview/{populated.done.id}.jpg"
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        response = exposed.get(path, headers=headers)
+        assert response.status_code == 401 and b"analysed" not in response.data
+    response = exposed.get(path, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200 and response.data.endswith(b"analysed")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert exposed.post("/login", data={"token": TOKEN}).status_code == 302
+    assert exposed.get(path).status_code == 200  # the page's own session
+    assert exposed.get(f"/preview/{populated.failed.id}.jpg").status_code == 404
+
+
 def test_sign_in_then_retry_with_the_pages_csrf_token(exposed, populated):
     assert exposed.post("/login", data={"token": "nope"}).status_code == 403
     assert exposed.post("/login", data={"token": TOKEN}).status_code == 302
