@@ -54,9 +54,14 @@ def test_page_shows_a_job_going_to_done_and_its_faces(browser_page, videos, tmp_
         page.wait_for_selector("#jobs tbody tr .badge.done", timeout=180_000)
         assert page.text_content('[data-state="done"]') == "1"
         page.wait_for_selector("#gallery img")
-        page.wait_for_function(
-            "[...document.querySelectorAll('#gallery img')].every(i => i.complete && i.naturalWidth > 0)"
-        )
+        # polled from here: wait_for_function evaluates its predicate with eval in the page, which the
+        # page's Content-Security-Policy (no 'unsafe-eval') refuses whenever the first look is not enough
+        loaded = "[...document.querySelectorAll('#gallery img')].every(i => i.complete && i.naturalWidth > 0)"
+        for _ in range(300):
+            if page.evaluate(loaded):
+                break
+            page.wait_for_timeout(100)
+        assert page.evaluate(loaded), "the gallery's images did not load"
         widths = page.eval_on_selector_all("#gallery img", "els => els.map(e => e.naturalWidth)")
         assert len(widths) >= 7 and min(widths) > 0
         page.screenshot(path=str(tmp_path / "status.png"), full_page=True)
