@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DEV = REPO.parent / "shared" / "data" / "faces-dev"
 THRESHOLDS = [round(t, 2) for t in np.arange(0.5, 0.96, 0.05)]
-L2 = 30.0  # ridge penalty on the standardised weights: chosen against 1 and 300 (README)
+L2 = 30.0  # ridge penalty on the standardised weights: chosen against 1 and 300 (docs/detection-quality.md)
 
 
 @dataclass

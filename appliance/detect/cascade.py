@@ -119,7 +119,7 @@ class CascadeSettings:
     nms_onet: float = 0.7
     # the final judge (judge.py): ONet's candidates from the judge's floor, kept by its model (on the
     # dev photos' held-out half: recall 0.704 -> 0.732 at the same precision, 0.922 -> 0.920, and
-    # 12-20 px faces found 170 -> 186; README quality section)
+    # 12-20 px faces found 170 -> 186; docs/detection-quality.md)
     judge: bool = True
     # None: the judge's own rule (judge.json); a number: faces kept from this probability whatever ONet
     # said (a recall/precision sweep)

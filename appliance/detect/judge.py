@@ -11,8 +11,8 @@ With the judge the cascade lets ONet's candidates through from :attr:`Judge.floo
 it otherwise needs): a face ONet approved of is kept if the judge rates it :attr:`Judge.threshold`
 or more, a face ONet doubted needs :attr:`Judge.doubted_threshold`. The model and its threshold
 were fitted and chosen on one half of the dev photos and confirmed on the other; the doubted
-threshold was set by hand after the busy clip (``scripts/recall_sweep.py --write-judge``; README
-quality section).
+threshold was set by hand after the busy clip (``scripts/recall_sweep.py --write-judge``;
+docs/detection-quality.md).
 """
 
 from __future__ import annotations

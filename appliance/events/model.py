@@ -3,7 +3,7 @@
 ``{"id": 42, "time": "2026-11-27T16:00:00+00:00", "type": "recording.done", "box": "nvr-1", "data": {...}}``
 
 ``id`` grows with every event of a box (receivers de-duplicate on it: delivery is at least once);
-``type`` is one of :class:`EventType`; ``data`` depends on the type (README, Integrations).
+``type`` is one of :class:`EventType`; ``data`` depends on the type (docs/events.md).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ differently, both stretching the luminance range (0.5-99.5 percentiles, brighten
 a denoise: edge-preserving (bilateral) in one, a plain blur in the other. The enhanced views are
 searched with lower cascade thresholds, and amplified noise makes face-like blobs, so what they
 find is kept only if the night check (:mod:`appliance.pipeline.night_check`) calls it a face.
-Chosen by measurement on a family of night models (README, quality section); ``clahe`` and
+Chosen by measurement on a family of night models (docs/detection-quality.md); ``clahe`` and
 ``gamma`` are the plain alternatives, kept for comparison; ``stretch`` treats every frame as dark.
 """
 

@@ -27,7 +27,7 @@ NIGHT_SEARCH_THRESHOLDS = (0.5, 0.6, 0.5)
 # of a single frame's noise, so one search finds its faces: not the plain frame, and of the enhanced
 # views (0: edge-preserving, 1: plain blur) only the second; the night check still weighs every view's
 # opinion of what it finds. On the tuning night models of the busy clip this finds the people that
-# the three searches find, at a third to a half of the time (README, night video).
+# the three searches find, at a third to a half of the time (docs/detection-quality.md, the busy clip at night).
 DENOISED_PLAIN_SEARCH = False
 DENOISED_VIEWS: tuple[int, ...] = (1,)
 

@@ -7,7 +7,7 @@ denoiser, a blob rarely does in all of them), and a small logistic model weighs 
 together with the cascade's own confidence, the face's size and where ONet puts its eyes, nose and
 mouth. The model was fitted on the tuning night models and half of the dev photos, and its
 threshold chosen there; it is confirmed on night models and photos it never saw
-(``scripts/night_check_fit.py``, README quality section).
+(``scripts/night_check_fit.py``, docs/detection-quality.md).
 
 Check views are made only around the proposals (one crop holding them all), with the stretch
 measured once on the whole frame, so a frame with two proposals does not pay for five denoised

@@ -17,7 +17,7 @@ from .model import SECTIONS, is_secret, setting_index
 
 
 def display(value: Any, info: FieldInfo | None = None) -> str:
-    """A setting's value as a person reads it (and as the README lists defaults)."""
+    """A setting's value as a person reads it (and as docs/settings.md lists defaults)."""
     if value is None:
         extra = info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict) else {}
         return str(extra.get("none", ""))

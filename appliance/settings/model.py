@@ -118,7 +118,8 @@ class PeopleSettings(Section):
         0.38,
         ge=-1,
         le=1,
-        description="cosine similarity at which two faces are taken for the same person (chosen on data: README)",
+        description="cosine similarity at which two faces are taken for the same person "
+        "(chosen on data: docs/people.md)",
     )
     shots: int = Field(3, ge=1, le=10, description="best shots of a track whose embeddings are averaged")
     recluster_s: float = Field(
