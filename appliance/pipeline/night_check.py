@@ -27,6 +27,8 @@ import numpy as np
 
 from ..detect import Detector, Face
 from ..detect.boxes import square
+from ..detect.judge import landmark_geometry
+from ..detect.judge import logit as _logit
 from .enhance import apply_table
 
 WEIGHTS_FILE = Path(__file__).with_name("night_check.json")
@@ -68,30 +70,6 @@ FEATURES = (
     "eyes_to_mouth",
     "eye_height",
 )
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=np.float64), 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
-
-
-def landmark_geometry(face: Face) -> list[float]:
-    """Where ONet puts the eyes, nose and mouth, in box units: faces agree, blobs of noise wander."""
-    x, y, w, h = face.box
-    points = np.array(face.landmarks, dtype=np.float64).reshape(-1, 2)
-    if len(points) < 5:
-        return [0.0] * 6
-    points = (points - (x, y)) / (max(w, 1.0), max(h, 1.0))
-    left_eye, right_eye, nose, mouth_left, mouth_right = points[:5]
-    eye_distance = right_eye[0] - left_eye[0]
-    return [
-        eye_distance,
-        abs(right_eye[1] - left_eye[1]),
-        abs((nose[0] - left_eye[0]) / max(eye_distance, 1e-3) - 0.5),
-        mouth_right[0] - mouth_left[0],
-        (mouth_left[1] + mouth_right[1]) / 2 - (left_eye[1] + right_eye[1]) / 2,
-        abs((left_eye[1] + right_eye[1]) / 2 - 0.4),
-    ]
 
 
 @dataclass(frozen=True)
