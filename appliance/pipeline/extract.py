@@ -183,9 +183,14 @@ class Extractor:
             )
             plan = scanned.plan if scanned is not None else None
             ahead = EmbeddingAhead(self.embedder(), MIN_TRACK_DETECTIONS) if self.people.enabled else None
-            found = self._analyse(
-                source, state, started, progress, cancel, plan, keep_all=self._all_crops(writer), ahead=ahead
-            )
+            try:
+                found = self._analyse(
+                    source, state, started, progress, cancel, plan, keep_all=self._all_crops(writer), ahead=ahead
+                )
+            finally:
+                if ahead is not None:
+                    with step("people"):
+                        ahead.wait()
             min_hits = MIN_TRACK_DETECTIONS if state.frames_analysed > 1 else 1
             tracks = [t for t in found if t.detections >= min_hits]
             manifest = self._manifest(writer, tracks, source, digest, state, time.monotonic() - started)
@@ -296,26 +301,6 @@ class Extractor:
 
         ``ahead``: where ended tracks are embedded while the analysis goes on (an unsplit run's)."""
         tracker = Tracker()
-        try:
-            return self._frames(source, state, started, progress, cancel, plan, window, keep_all, ahead, tracker)
-        finally:
-            if ahead is not None:
-                with step("people"):
-                    ahead.wait()
-
-    def _frames(
-        self,
-        source: VideoSource,
-        state: Progress,
-        started: float,
-        progress: Callable[[Progress], None] | None,
-        cancel: CancelToken | None,
-        plan: DecodePlan | None,
-        window: Window | None,
-        keep_all: Callable[[str, np.ndarray], object] | None,
-        ahead: EmbeddingAhead | None,
-        tracker: Tracker,
-    ) -> list[Track]:
         gate = MotionGate(min_face=self.settings.min_face) if self.motion.enabled and not source.info.is_image else None
         last_full = -1e9
         offered = 0  # tracks ended and handed to ``ahead``
