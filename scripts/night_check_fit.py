@@ -78,17 +78,10 @@ def collect(model: str, seed: int) -> list[Photo]:
 
 
 def fit(rows: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, float]:
-    """Ridge-penalised logistic regression by gradient descent; weights returned for unscaled features."""
-    mean, scale = rows.mean(axis=0), rows.std(axis=0) + 1e-6
-    z = (rows - mean) / scale
-    y = labels.astype(np.float64)
-    w, b = np.zeros(z.shape[1]), 0.0
-    for _ in range(4000):
-        p = 1.0 / (1.0 + np.exp(-(z @ w + b)))
-        w -= 0.5 * (z.T @ (p - y) / len(y) + L2 * w / len(y))
-        b -= 0.5 * float(np.mean(p - y))
-    weights = w / scale
-    return weights, b - float(weights @ mean)
+    """Ridge-penalised logistic regression at this script's penalty (``L2``)."""
+    from appliance.evaluation.logistic import fit_logistic
+
+    return fit_logistic(rows, labels, L2)
 
 
 def score(photos: list[Photo], keep_fn) -> tuple[float, float, float, float]:

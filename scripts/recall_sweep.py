@@ -41,6 +41,7 @@ from appliance.detect.judge import features as judge_features  # noqa: E402
 from appliance.evaluation.curve import average_precision, curve, recall_at_precision  # noqa: E402
 from appliance.evaluation.detection import match, split_half  # noqa: E402
 from appliance.evaluation.frame_cost import BUSY_CLIP, frames_of, ms_per_frame  # noqa: E402
+from appliance.evaluation.logistic import fit_logistic  # noqa: E402
 from appliance.evaluation.yunet import BUNDLED_MODEL, yunet_finder  # noqa: E402
 
 DEV = REPO.parent / "shared" / "data" / "faces-dev"
@@ -135,17 +136,8 @@ def labels_of(photo: Photo) -> np.ndarray:
 
 
 def fit(rows: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, float]:
-    """Ridge-penalised logistic regression by gradient descent (as scripts/night_check_fit.py)."""
-    mean, scale = rows.mean(axis=0), rows.std(axis=0) + 1e-6
-    z = (rows - mean) / scale
-    y = labels.astype(np.float64)
-    w, b = np.zeros(z.shape[1]), 0.0
-    for _ in range(4000):
-        p = 1.0 / (1.0 + np.exp(-(z @ w + b)))
-        w -= 0.5 * (z.T @ (p - y) / len(y) + L2 * w / len(y))
-        b -= 0.5 * float(np.mean(p - y))
-    weights = w / scale
-    return weights, b - float(weights @ mean)
+    """Ridge-penalised logistic regression at this script's penalty (``L2``)."""
+    return fit_logistic(rows, labels, L2)
 
 
 def points(photos: list[Photo], scores_of) -> list:
