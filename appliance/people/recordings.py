@@ -7,14 +7,15 @@ from pathlib import Path
 
 from ..output.embeddings import read_embeddings
 from ..output.manifest import Manifest, read_manifest
-from .index import NewFace, PeopleIndex, Seen
+from .index import PeopleIndex
+from .store import NewTrack, Seen
 
 
-def faces_of(folder: Path, manifest: Manifest) -> list[NewFace]:
-    """The result's tracks that have an embedding, as index faces (crops relative to the outbox)."""
+def tracks_of(folder: Path, manifest: Manifest) -> list[NewTrack]:
+    """The result's tracks that have an embedding, to be indexed (crops relative to the outbox)."""
     embeddings = read_embeddings(folder)
     return [
-        NewFace(
+        NewTrack(
             track=t.id,
             local_person=t.person,
             first_s=t.first_s,
@@ -36,4 +37,4 @@ def index_result(index: PeopleIndex, folder: Path, job: int | None = None) -> di
         return {}
     started = manifest.source.recorded_at
     recorded_at = datetime.fromisoformat(started).timestamp() if started else None
-    return index.add_recording(folder.name, manifest.source.path, faces_of(folder, manifest), job, recorded_at)
+    return index.add_recording(folder.name, manifest.source.path, tracks_of(folder, manifest), job, recorded_at)
