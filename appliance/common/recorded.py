@@ -1,10 +1,11 @@
 """When a recording started: from its container's metadata or from a date and time in its file name,
 and which of the two said so (an investigator must know whether a time is the camera's or a name's).
 
-The pipeline's own parser is ``appliance/pipeline/video.py`` (``recording_start``), which gives the
-time but not where it came from; this one reads the same formats and says which. Names as
-recorders write them: ``cam1_20261127_143005.mp4``, ``2026-11-27 14.30.05.mkv``,
-``ch01_20261127143005.mp4``, ``RecS01_20261127_143005_143105.mp4`` (the first stamp is the start).
+The video reader (``appliance/pipeline/video.py``) takes a recording's start from
+:func:`recording_start`; a manifest keeps only the time, and :func:`source_of` tells afterwards which
+of the two gave it. Names as recorders write them: ``cam1_20261127_143005.mp4``,
+``2026-11-27 14.30.05.mkv``, ``ch01_20261127143005.mp4``, ``RecS01_20261127_143005_143105.mp4`` (the
+first stamp is the start).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import __version__
 from ..common.hashing import sha256_file
+from ..common.prefetch import prefetch
 from ..common.timing import StepClock, step
 from ..detect import Detector, Face, remove_duplicates
 from ..output.manifest import Manifest, ScanStats, Stats
@@ -38,7 +39,7 @@ from .publish import source_record, write_people, write_track_embeddings, write_
 from .quality import score
 from .scan import ScanResult, scan
 from .track import Sighting, Track, Tracker
-from .video import DecodePlan, Frame, VideoSource, Window, prefetch
+from .video import DecodePlan, Frame, VideoSource, Window
 
 MIN_TRACK_DETECTIONS = 2  # in videos: a face seen in one analysed frame only is usually a false positive
 

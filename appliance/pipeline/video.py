@@ -19,23 +19,20 @@ import bisect
 import logging
 import math
 import os
-import queue
-import re
-import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import av
 import cv2
 import numpy as np
 
 from ..common.image_header import ImageHeaderError, image_size
+from ..common.recorded import recording_start
 
 log = logging.getLogger("appliance.video")
 
@@ -50,7 +47,6 @@ MAX_FPS = 1000.0  # a declared rate above this is nonsense: treated as unknown
 TRUNCATION_FRACTION = 0.9
 TRUNCATION_MIN_FRAMES = 10
 DEFAULT_MAX_PIXELS = 36_000_000  # see the max_frame_pixels setting
-PREFETCH_DEPTH = 2  # decoded frames waiting for the detector
 DEMUXED_KEPT = 64  # packet times remembered to find each frame's predecessor (B-frames reorder a few)
 DARK_SAMPLE_WIDTH = 160  # an analysed frame's luminance is measured this wide (whether it is dark)
 PACKET_HEAD_BYTES = 4096  # of each packet, when its headers are wanted (the scan's slice QP)
@@ -222,7 +218,8 @@ class VideoSource:
             fps = _rate(stream, raw)
             count = max(int(stream.frames or 0), 0)
             duration = _duration(stream, container)
-            started = recording_start(self.path.name, {**container.metadata, **stream.metadata})
+            start = recording_start(self.path.name, {**container.metadata, **stream.metadata})
+            started = start.at if start is not None else None
         self.info = SourceInfo(
             str(self.path), w, h, fps, count, duration or (count / fps if count else 0.0), False, codec.name, started
         )
@@ -594,31 +591,6 @@ class _Decoder:
         return before
 
 
-_STAMP = re.compile(
-    r"(?<!\d)(20\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])[-_ T.]?([01]\d|2[0-3])[-_.:h]?([0-5]\d)"
-    r"[-_.:m]?([0-5]\d)(?!\d)"
-)
-
-
-def recording_start(name: str, metadata: dict[str, str]) -> str | None:
-    """When a recording started: the container's ``creation_time``, else a date and time in its name
-    (``cam1_20261127_143005.mp4``, ``2026-11-27 14.30.05.mkv``, as recorders write them)."""
-    stamp = metadata.get("creation_time")
-    if stamp and not stamp.startswith("1970"):
-        try:
-            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).isoformat()
-        except ValueError:
-            pass
-    found = _STAMP.search(name)
-    if found:
-        try:
-            year, month, day, hour, minute, second = (int(part) for part in found.groups())
-            return datetime(year, month, day, hour, minute, second).isoformat()
-        except ValueError:
-            return None
-    return None
-
-
 def _start_s(stream: Any) -> float:
     if stream.start_time is not None and stream.time_base:
         return float(stream.start_time * stream.time_base)
@@ -631,47 +603,3 @@ def _duration(stream: Any, container: Any) -> float:
     if container.duration:
         return float(Fraction(container.duration, av.time_base))
     return 0.0
-
-
-T = TypeVar("T")
-_DONE = object()
-
-
-def prefetch(items: Iterable[T], depth: int = PREFETCH_DEPTH) -> Iterator[T]:
-    """Iterate ``items`` in a background thread, ``depth`` ahead.
-
-    Decoding (FFmpeg) and detection (LiteRT, TensorFlow) both release the GIL, so on two cores the
-    frames between analysed ones are decoded while the previous frame is being analysed.
-    Exceptions reach the consumer; closing the iterator early stops the thread.
-    """
-    buffer: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        buffer.put((item, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            buffer.put((_DONE, None))
-        except BaseException as exc:  # handed to the consumer
-            buffer.put((_DONE, exc))
-
-    thread = threading.Thread(target=produce, name="decode", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, error = buffer.get()
-            if item is _DONE:
-                if error is not None:
-                    raise error
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=5)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from appliance.pipeline.video import prefetch
+from appliance.common.prefetch import prefetch
 
 
 def counted(items, produced):
