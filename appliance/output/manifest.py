@@ -3,6 +3,9 @@
 One schema for every reader and writer: the pipeline publishes these records, the page and crash
 recovery read them. ``manifest.schema.json`` beside this module is the published JSON Schema
 (``python -m appliance.output.manifest`` writes it; a test keeps it in step with these records).
+Words (docs/architecture.md): a *detection* is one face box in one frame; a *track* is one person's run
+of detections through the recording, with one crop (its best shot); a *person* is the tracks that are
+one individual. ``faces.csv`` and ``faces/`` keep their names from schema 1 (readers know them).
 ``schema`` counts incompatible changes; new optional fields keep the number. Schema 2: tracks are
 grouped into people (``people``, each track's ``person``); ``faces/`` holds one crop per person and
 ``tracks/`` one per track (schema 1 had the track crops in ``faces/``).
@@ -52,6 +55,8 @@ class Quality(Record):
 
 
 class BestShot(Record):
+    """A track's best detection: the one its crop is cut from."""
+
     file: str = Field(description="the crop, relative to the result folder")
     frame: int = Field(ge=0)
     time_s: float = Field(ge=0)
@@ -64,11 +69,13 @@ class BestShot(Record):
 
 
 class TrackRecord(Record):
+    """One track: one person's run of detections through the recording, with one crop (its best shot)."""
+
     id: int = Field(ge=1)
     person: int = Field(ge=1, description="the person this track is (an id within this recording)")
     first_s: float = Field(ge=0)
     last_s: float = Field(ge=0)
-    detections: int = Field(ge=1)
+    detections: int = Field(ge=1, description="the face boxes (one per frame) the track is made of")
     best: BestShot
     boxes: list[tuple[int, float, float, float, float]] = Field(
         default_factory=list,
@@ -160,10 +167,12 @@ class Stats(Record):
     frames_full_detection: int = Field(ge=0)
     frames_region_detection: int = Field(ge=0)
     frames_follow_detection: int = Field(
-        0, ge=0, description="frames where only tracked faces were looked for, where predicted (motion everywhere)"
+        0,
+        ge=0,
+        description="frames where faces were looked for only where the tracks predicted them (motion everywhere)",
     )
     frames_skipped_still: int = Field(ge=0)
-    detections: int = Field(ge=0)
+    detections: int = Field(ge=0, description="face boxes found over all frames analysed (each track holds several)")
     wall_s: float = Field(ge=0)
     scan: ScanStats | None = None
     parts: int = Field(1, ge=1, description="parts a long recording was processed in (on any worker), then merged")

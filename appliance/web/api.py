@@ -1,4 +1,4 @@
-"""The JSON API: the queue, the current jobs with live progress, recent jobs and faces."""
+"""The JSON API: the queue, the current jobs with live progress, recent jobs and the people they found."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .context import context
 from .views import job_view, parts_view, people_of, tracks_of, workers_view
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-GALLERY_FACES = 24  # the newest faces on the status page
+GALLERY_PEOPLE = 24  # the newest people (a crop each) on the status page
 GALLERY_JOBS = 12  # ... taken from this many of the newest finished jobs
 STATUS_JOBS = 15
 STATUS_EVENTS = 10
@@ -34,7 +34,7 @@ def _gallery() -> list[dict[str, Any]]:
                     "quality": person["best"]["quality"],
                 }
             )
-            if len(gallery) >= GALLERY_FACES:
+            if len(gallery) >= GALLERY_PEOPLE:
                 return gallery
     return gallery
 

@@ -34,7 +34,9 @@ class QueueCollector(Collector):
         yield CounterMetricFamily(
             "appliance_frames_analysed", "Frames analysed by finished jobs", value=totals["frames_analysed"]
         )
-        yield CounterMetricFamily("appliance_faces_found", "Distinct faces (tracks) found", value=totals["faces"])
+        yield CounterMetricFamily(
+            "appliance_faces_found", "Tracks found (one per person's run through a recording)", value=totals["faces"]
+        )
         yield CounterMetricFamily(
             "appliance_processing_seconds", "Wall time spent on finished jobs", value=totals["processing_seconds"]
         )

@@ -3,6 +3,11 @@ corrections a person can make (rename, merge, split, "not the same person", forg
 
 Searching needs faces found and embedded in the photo: the running service does that in a process
 of its own (the page never runs a net); the uploaded photo is not kept.
+
+Words (docs/architecture.md): an *appearance* is one of a person's tracks (one run of detections through
+one recording, with one crop); a *detection* is one face box in one picture. The JSON keys ``faces``
+(counts of tracks, and in a search the faces found in the photo) are older than these words: each is
+kept, with ``tracks`` or ``detections`` beside it saying the same.
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ def card(person: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": person["id"],
         "name": person.get("name"),
-        "faces": person.get("faces"),
+        "faces": person.get("faces"),  # the older key of ``tracks``
+        "tracks": person.get("faces"),
         "recordings": person.get("recordings"),
         "first_seen": person.get("first_recorded") or person.get("first_added"),
         "last_seen": person.get("last_recorded") or person.get("last_added"),
@@ -59,7 +65,8 @@ def card(person: dict[str, Any]) -> dict[str, Any]:
 
 
 def appearances(person: dict[str, Any]) -> list[dict[str, Any]]:
-    """A person's faces in time order, each with its date and time and where that time comes from."""
+    """A person's appearances (their tracks) in time order, each with its date and time and where that time
+    comes from."""
     sources = _time_sources({face["recording"] for face in person["faces"] if face.get("recorded_at")})
     return [
         {**face, "when": _when(face), "time_source": sources.get(face["recording"]),
@@ -168,7 +175,7 @@ def choose_photo(person: int) -> Any:
     _checked()
     face = request.form.get("photo_face", type=int)
     done = face is not None and _index().choose_photo(person, face)
-    return _action(person, done, "this photo stands for them now" if done else "not one of their faces")
+    return _action(person, done, "this photo stands for them now" if done else "not one of their appearances")
 
 
 @bp.post("/people/<int:person>/not-same")
@@ -185,8 +192,8 @@ def split(person: int) -> Any:
     faces = request.form.getlist("face", type=int)
     new = _index().split(person, faces)
     if new is None:
-        return _action(person, False, "choose some, not all, of the faces")
-    return _action(new, True, f"the chosen faces are person #{new} now")
+        return _action(person, False, "choose some, not all, of the appearances")
+    return _action(new, True, f"the chosen appearances are person #{new} now")
 
 
 @bp.post("/people/<int:person>/watch")
@@ -202,8 +209,8 @@ def forget(person: int) -> Any:
     _checked()
     deleted = _index().forget(person)
     if request.accept_mimetypes.best == "application/json":
-        return jsonify(ok=deleted > 0, faces=deleted)
-    flash(f"person #{person} forgotten ({deleted} faces)")
+        return jsonify(ok=deleted > 0, faces=deleted, tracks=deleted)
+    flash(f"person #{person} forgotten ({deleted} appearance{'s' if deleted != 1 else ''})")
     return redirect(url_for("people.people_page"))
 
 
@@ -219,7 +226,8 @@ def search_page() -> Any:
 @bp.get("/api/people")
 def people_api() -> Any:
     index = _index()
-    return jsonify(people=[card(p) for p in index.people()], faces=index.count()["faces"])
+    tracks = index.count()["faces"]
+    return jsonify(people=[card(p) for p in index.people()], faces=tracks, tracks=tracks)
 
 
 @bp.get("/api/people/<int:person>")
@@ -252,11 +260,12 @@ def search(ctx: WebContext, upload: Any) -> tuple[dict[str, Any], int, dict[str,
     except SearchError as exc:
         return {"error": str(exc)}, 422, {}
     if not faces:
-        return {"error": "no face found in the photo", "faces": 0}, 422, {}
+        return {"error": "no face found in the photo", "faces": 0, "detections": 0}, 422, {}
     matches = index.search(faces[0].embedding, SEARCH_RESULTS)
     note = f"{len(faces)} faces in the photo: the largest was searched" if len(faces) > 1 else None
     return {
-        "faces": len(faces),
+        "faces": len(faces),  # the older key of ``detections``
+        "detections": len(faces),
         "note": note,
         "box": [round(v, 1) for v in faces[0].box],
         "matches": [

@@ -1,4 +1,4 @@
-"""Jobs and their faces as the page and the API show them (no footage paths: those are the box's business)."""
+"""Jobs, their tracks and their people as the page and the API show them (no footage paths: the box's business)."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ function renderCurrent(current) {
       el("progress", { max: "1", value: String(job.progress) }),
       el("p", { class: "muted" },
         `${Math.round(job.progress * 100)} % · ${job.analysis_fps.toFixed(1)} frames/s analysed · ` +
-        `${job.faces} faces so far · about ${seconds(job.eta_s)} left`),
+        `${job.faces} tracks so far · about ${seconds(job.eta_s)} left`),
       el("p", { class: "muted scan" }, job.detail || ""));
     const preview = el("img", { alt: "frame being analysed", src: `${job.preview}?t=${Date.now()}` });
     box.append(el("div", { class: "job-now" }, info, preview));
@@ -42,7 +42,7 @@ function renderCurrent(current) {
 
 function renderGallery(items) {
   const box = document.getElementById("gallery");
-  if (!items.length) { box.replaceChildren(el("p", { class: "muted" }, "No faces yet.")); return; }
+  if (!items.length) { box.replaceChildren(el("p", { class: "muted" }, "Nobody yet.")); return; }
   const key = items.map(i => i.url).join("|");
   if (box.dataset.key === key) return;  // unchanged: keep the loaded images
   box.dataset.key = key;
