@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from itertools import pairwise
 
 import numpy as np
@@ -89,13 +90,20 @@ class Gop:
         return float(np.mean(self.qps)) if self.qps else None
 
 
-@dataclass(frozen=True)
+class ScanSignal(str, Enum):
+    """What shows activity in the compressed stream (its value is what the manifest says)."""
+
+    BYTES = "bytes"  # inter-frame bytes per second
+    QP = "qp"  # the mean slice quantiser (an encoder held at a constant bitrate)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ScanResult:
     """What the scan found and decided; ``plan`` is None when the file is decoded whole (``reason`` says why)."""
 
     plan: DecodePlan | None
     reason: str | None
-    signal: str  # "bytes" or "qp"
+    signal: ScanSignal
     gops: int
     frames: int  # packets counted: the file's real frame count
     duration_s: float
@@ -150,9 +158,9 @@ def looks_constant_bitrate(gops: list[Gop]) -> bool:
     return variation < CBR_VARIATION and inter_share >= CBR_INTER_SHARE
 
 
-def active_gops(gops: list[Gop], signal: str) -> np.ndarray:
+def active_gops(gops: list[Gop], signal: ScanSignal) -> np.ndarray:
     """Which GOPs show activity by ``signal``; a boolean per GOP."""
-    if signal == "qp":
+    if signal == ScanSignal.QP:
         qp = np.array([g.qp if g.qp is not None else np.nan for g in gops])
         qp = np.where(np.isnan(qp), np.nanmedian(qp), qp)
         # against the GOPs around it, and against the file's own still level: a busy minute is its own
@@ -200,7 +208,17 @@ def scan(source: VideoSource, keyframe_every_s: float) -> ScanResult:
         gops = group_gops(source.packets(), info.fps)
     except Exception as exc:  # a damaged stream the decoder may still read: let it
         log.warning("%s: scan failed (%s); decoding everything", source.path.name, exc)
-        return ScanResult(None, f"unreadable packets ({type(exc).__name__})", "bytes", 0, 0, 0.0, 0.0, 0)
+        reason = f"unreadable packets ({type(exc).__name__})"
+        return ScanResult(
+            plan=None,
+            reason=reason,
+            signal=ScanSignal.BYTES,
+            gops=0,
+            frames=0,
+            duration_s=0.0,
+            active_s=0.0,
+            active_stretches=0,
+        )
     frames = sum(g.frames for g in gops)
     duration = gops[-1].end_s - gops[0].start_s if gops else 0.0
     if not gops:
@@ -209,13 +227,13 @@ def scan(source: VideoSource, keyframe_every_s: float) -> ScanResult:
         return _whole("all-intra footage (every frame a keyframe)", gops, frames, duration)
     if len(gops) < MIN_GOPS:
         return _whole(f"too short to judge ({len(gops)} keyframe intervals)", gops, frames, duration)
-    signal = "bytes"
+    signal = ScanSignal.BYTES
     if looks_constant_bitrate(gops):
         if info.codec == "h264":  # a second pass, reading the slice headers
             gops = group_gops(source.packets(with_head=True), info.fps, h264.SliceQp(source.extradata()))
         if sum(1 for g in gops if g.qps) < len(gops) // 2:
             return _whole(f"constant bitrate and the {info.codec} quantiser is not read", gops, frames, duration)
-        signal = "qp"
+        signal = ScanSignal.QP
     ranges = stretches(gops, active_gops(gops, signal))
     active_s = sum(end - start for start, end in ranges)
     if active_s > MOSTLY_ACTIVE * duration:
@@ -228,13 +246,24 @@ def scan(source: VideoSource, keyframe_every_s: float) -> ScanResult:
         return replace(_whole(doubt, gops, frames, duration), signal=signal, still_checks=compared)
     plan = DecodePlan(tuple(ranges), keyframe_every_s)
     keys = tuple(g.start_s for g in gops)
-    return ScanResult(plan, None, signal, len(gops), frames, duration, active_s, len(ranges), keys, compared)
+    return ScanResult(
+        plan=plan,
+        reason=None,
+        signal=signal,
+        gops=len(gops),
+        frames=frames,
+        duration_s=duration,
+        active_s=active_s,
+        active_stretches=len(ranges),
+        keyframes=keys,
+        still_checks=compared,
+    )
 
 
-SIGNAL_NAMES = {"bytes": "inter-frame bytes", "qp": "slice quantiser"}
+SIGNAL_NAMES = {ScanSignal.BYTES: "inter-frame bytes", ScanSignal.QP: "slice quantiser"}
 
 
-def _doubt(source: VideoSource, checks: list[tuple[float, float]], signal: str) -> tuple[str | None, int]:
+def _doubt(source: VideoSource, checks: list[tuple[float, float]], signal: ScanSignal) -> tuple[str | None, int]:
     """Why the scan's plan is not to be trusted (None: it is), and how many check pairs were compared.
     Checks that could not be made are doubt too: a plan is trusted on pictures, not on their absence."""
     try:
@@ -312,4 +341,14 @@ def _whole(
     reason: str, gops: list[Gop], frames: int, duration: float, active_s: float = 0.0, stretches_n: int = 0
 ) -> ScanResult:
     keys = tuple(g.start_s for g in gops)
-    return ScanResult(None, reason, "bytes", len(gops), frames, duration, active_s or duration, stretches_n, keys)
+    return ScanResult(
+        plan=None,
+        reason=reason,
+        signal=ScanSignal.BYTES,
+        gops=len(gops),
+        frames=frames,
+        duration_s=duration,
+        active_s=active_s or duration,
+        active_stretches=stretches_n,
+        keyframes=keys,
+    )

@@ -11,6 +11,7 @@ import pytest
 from appliance.pipeline import h264
 from appliance.pipeline.scan import (
     MIN_GOPS,
+    ScanSignal,
     active_gops,
     group_gops,
     local_baseline,
@@ -46,7 +47,7 @@ def test_packets_become_gops_with_their_bytes():
 def test_a_burst_of_inter_bytes_is_active_and_slow_drift_is_not():
     drift = [400 + 10 * i for i in range(30)]  # the encoder's level creeping up: never activity
     sizes = drift[:12] + [3000, 3500] + drift[14:]
-    active = active_gops(group_gops(stream(sizes), FPS), "bytes")
+    active = active_gops(group_gops(stream(sizes), FPS), ScanSignal.BYTES)
     assert list(np.flatnonzero(active)) == [12, 13]
 
 
@@ -55,7 +56,7 @@ def test_a_recording_busy_from_end_to_end_is_active_all_through_by_its_bytes(vid
     bytes, not its quantiser). Its baseline is busy too, so only the busy share marks every GOP; the
     relative rules alone find two of its six (77 % of the file with their margins, not all of it)."""
     found = scan(VideoSource(videos / "short_hamilton_clip.mp4"), keyframe_every_s=8.0)
-    assert found.signal == "bytes" and found.gops >= MIN_GOPS, found
+    assert found.signal is ScanSignal.BYTES and found.gops >= MIN_GOPS, found
     assert found.mode == "decode-all" and found.reason is not None
     assert found.reason.startswith("activity over most of the file"), found.reason
     assert found.active_s == pytest.approx(found.duration_s), found
@@ -72,7 +73,7 @@ def test_a_still_scene_with_sensor_noise_is_not_busy(videos, tmp_path):
         check=True,
     )
     found = scan(VideoSource(still), keyframe_every_s=8.0)
-    assert found.signal == "bytes" and found.mode == "scan", found
+    assert found.signal is ScanSignal.BYTES and found.mode == "scan", found
     assert found.active_s == 0 and found.still_checks >= MIN_GOPS
 
 
@@ -104,7 +105,7 @@ def test_qp_rises_show_activity_at_constant_bitrate():
     gops = group_gops(stream([4000] * 20, key_size=20_000), FPS)
     for i, gop in enumerate(gops):
         gop.qps = [36.0 if i in (7, 8) else 24.0] * 10
-    assert list(np.flatnonzero(active_gops(gops, "qp"))) == [7, 8]
+    assert list(np.flatnonzero(active_gops(gops, ScanSignal.QP))) == [7, 8]
 
 
 def test_a_long_qp_rise_is_active_all_through_not_only_at_its_edges():
@@ -113,7 +114,7 @@ def test_a_long_qp_rise_is_active_all_through_not_only_at_its_edges():
     gops = group_gops(stream([4000] * 40, key_size=20_000), FPS)
     for i, gop in enumerate(gops):
         gop.qps = [36.0 if 10 <= i < 30 else 24.0] * 10
-    assert list(np.flatnonzero(active_gops(gops, "qp"))) == list(range(10, 30))
+    assert list(np.flatnonzero(active_gops(gops, ScanSignal.QP))) == list(range(10, 30))
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from ..scan import ScanResult
+from ..scan import ScanResult, ScanSignal
 from ..video import DecodePlan, Window
 
 MAX_PARTS = 64
@@ -63,7 +63,7 @@ class SplitPlan:
         if scan is not None:
             plan = scan.pop("plan")
             decode = DecodePlan(tuple(tuple(r) for r in plan["active"]), plan["keyframe_every_s"]) if plan else None
-            found = ScanResult(**{**scan, "plan": decode, "keyframes": ()})
+            found = ScanResult(**{**scan, "plan": decode, "signal": ScanSignal(scan["signal"]), "keyframes": ()})
         return cls(parts, found, data["reason"])
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import replace
 
 from appliance.pipeline.parts.plan import MIN_PART_GOPS, STILL_WEIGHT, SplitPlan, plan_parts
-from appliance.pipeline.scan import DecodePlan
+from appliance.pipeline.scan import DecodePlan, ScanResult, ScanSignal
 
 KEYFRAMES = [float(s) for s in range(100)]  # one keyframe a second, 100 s
 
@@ -55,3 +57,24 @@ def test_a_plan_survives_its_file():
     plan = plan_parts(KEYFRAMES, 100.0, None, 30.0)
     again = SplitPlan.from_json(plan.to_json())
     assert again.parts == plan.parts and again.reason == plan.reason
+
+
+def test_a_plan_with_its_scan_survives_its_file_and_writes_the_signal_as_a_word():
+    scanned = ScanResult(
+        plan=DecodePlan(((10.0, 20.0),), 8.0),
+        reason=None,
+        signal=ScanSignal.QP,
+        gops=100,
+        frames=2500,
+        duration_s=100.0,
+        active_s=10.0,
+        active_stretches=1,
+        keyframes=tuple(KEYFRAMES),
+        still_checks=6,
+    )
+    split = plan_parts(KEYFRAMES, 100.0, scanned.plan, 30.0)
+    text = SplitPlan(split.parts, scanned, split.reason).to_json()
+    assert json.loads(text)["scan"]["signal"] == "qp"
+    again = SplitPlan.from_json(text)
+    assert again.scan == replace(scanned, keyframes=())  # the keyframes are the plan's parts already
+    assert again.scan is not None and again.scan.signal is ScanSignal.QP
