@@ -1,5 +1,6 @@
-"""Shared fixtures: the real data in ../shared/data, one detector per backend per session, and a check
-that every manifest a test produces follows the published JSON Schema.
+"""Shared fixtures: the real data in ../shared/data, one detector per backend per session, the shared
+clips analysed once a session, and a check that every manifest a test produces follows the published
+JSON Schema.
 
 The shared data is required: without it the tests that need it fail (never skip silently), saying
 where it was looked for.
@@ -9,9 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from appliance.detect import Detector
+    from appliance.pipeline.extract import ExtractResult
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("APPLIANCE_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -58,6 +65,44 @@ def tflite_detector():
 @pytest.fixture(params=["tf", "tflite"])
 def detector(request):
     return request.getfixturevalue(f"{request.param}_detector")
+
+
+# the hamilton clip under the name a recorder gives its files (so it has a time of day)
+HAMILTON_AS_RECORDED = "cam1_20261127_143005.mp4"
+CLIPS = {
+    "facenet_pytorch_video.mp4": "facenet_pytorch_video.mp4",
+    HAMILTON_AS_RECORDED: "short_hamilton_clip.mp4",
+    "MOT20-05-raw_even_shorter.mp4": "MOT20-05-raw_even_shorter.mp4",
+    "carphone_pristine.mp4": "carphone_pristine.mp4",
+}
+
+
+class DefaultRuns:
+    """Each shared clip analysed once a session by the pipeline as it runs by default (TFLite, default
+    settings), when a test first asks for it. Several modules check the same result (the extract and
+    grouping tests, the case tests' appliance): one run serves them all. Results are read-only."""
+
+    def __init__(self, folder: Path, videos: Path, detector: Detector) -> None:
+        from appliance.pipeline.extract import Extractor
+        from appliance.settings import ExtractSettings
+
+        self.footage, self.outbox = folder / "footage", folder / "outbox"
+        self.footage.mkdir()
+        self.videos = videos
+        self.extractor = Extractor(ExtractSettings(backend="tflite"), detector=detector)
+        self.results: dict[str, ExtractResult] = {}
+
+    def __getitem__(self, name: str) -> ExtractResult:
+        """The result of clip ``name`` (a key of CLIPS), its footage at ``self.footage / name``."""
+        if name not in self.results:
+            shutil.copyfile(self.videos / CLIPS[name], self.footage / name)
+            self.results[name] = self.extractor.run(self.footage / name, self.outbox)
+        return self.results[name]
+
+
+@pytest.fixture(scope="session")
+def default_runs(tmp_path_factory, videos, tflite_detector) -> DefaultRuns:
+    return DefaultRuns(tmp_path_factory.mktemp("default-runs"), videos, tflite_detector)
 
 
 @pytest.fixture(scope="session")

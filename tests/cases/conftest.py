@@ -13,11 +13,10 @@ import pytest
 from appliance.output.manifest import Manifest
 from appliance.people.index import PeopleIndex
 from appliance.people.recordings import index_result
-from appliance.pipeline.extract import Extractor
-from appliance.settings import ExtractSettings, PeopleSettings
+from appliance.settings import PeopleSettings
+from tests.conftest import HAMILTON_AS_RECORDED
 
 BUSY = "facenet_pytorch_video.mp4"
-HAMILTON_AS_RECORDED = "cam1_20261127_143005.mp4"
 
 
 @dataclass(frozen=True)
@@ -33,17 +32,19 @@ class Appliance:
 
 
 @pytest.fixture(scope="session")
-def appliance(tmp_path_factory, videos, tflite_detector) -> Appliance:
+def appliance(tmp_path_factory, default_runs) -> Appliance:
+    """The two recordings' results are the session's default runs (the same pipeline, the same
+    settings, the same file names), copied in with their footage as the service would leave them."""
     data = tmp_path_factory.mktemp("case-appliance")
     outbox, done = data / "outbox", data / "state" / "done"
     done.mkdir(parents=True)
-    shutil.copyfile(videos / BUSY, done / BUSY)
-    shutil.copyfile(videos / "short_hamilton_clip.mp4", done / HAMILTON_AS_RECORDED)
-    extractor = Extractor(ExtractSettings(backend="tflite"), detector=tflite_detector)
     index = PeopleIndex(data / "state" / "people.sqlite", PeopleSettings().threshold)
     manifests, people = {}, {}
     for name in (BUSY, HAMILTON_AS_RECORDED):
-        result = extractor.run(done / name, outbox)
-        manifests[result.output.name] = result.manifest
-        people[result.output.name] = {local: seen.person for local, seen in index_result(index, result.output).items()}
+        result = default_runs[name]
+        shutil.copyfile(default_runs.footage / name, done / name)
+        output = outbox / result.output.name
+        shutil.copytree(result.output, output)
+        manifests[output.name] = result.manifest
+        people[output.name] = {local: seen.person for local, seen in index_result(index, output).items()}
     return Appliance(outbox, done, index, manifests, people)

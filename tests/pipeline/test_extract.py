@@ -1,4 +1,7 @@
-"""End to end on the shared clips, and bad input: a clear error, nothing lost, other inputs done."""
+"""End to end on the shared clips, and bad input: a clear error, nothing lost, other inputs done.
+
+The clips as the pipeline analyses them by default are the session's ``default_runs`` (shared with the
+grouping and case tests); runs with other settings or inputs are made here."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from appliance.pipeline.extract import Extractor
 from appliance.pipeline.video import InputError
 from appliance.settings import ExtractSettings
 from tests.clips import bad_inputs
+from tests.conftest import HAMILTON_AS_RECORDED
 
 pytestmark = pytest.mark.slow  # whole clips, real processes or model conversion
 
@@ -48,31 +52,31 @@ def check_result(result, detector, min_face_fraction=0.8):
     return manifest
 
 
-def test_busy_clip_gives_one_crop_per_person(extractor, tflite_detector, videos, tmp_path):
-    result = extractor.run(videos / "facenet_pytorch_video.mp4", tmp_path)
-    assert result.output == tmp_path / "facenet_pytorch_video"
+def test_busy_clip_gives_one_crop_per_person(default_runs, tflite_detector):
+    result = default_runs["facenet_pytorch_video.mp4"]  # the default pipeline's run, shared
+    assert result.output == default_runs.outbox / "facenet_pytorch_video"
     assert 9 <= result.tracks <= 11, result.tracks  # 9 people, one crossing the foreground fast
     manifest = check_result(result, tflite_detector)
     assert manifest["source"]["frames"] == 105 and manifest["source"]["width"] == 1920
     # every frame that others refer to or that is analysed; B-frames nobody needs are skipped
     assert 21 < manifest["stats"]["frames_decoded"] < 105
     assert manifest["stats"]["frames_analysed"] == 21  # 25 fps analysed at 5 fps
-    assert not list(tmp_path.glob(".partial-*"))
+    assert not list(default_runs.outbox.glob(".partial-*"))
 
 
-def test_shot_cuts_clip_finds_its_people(extractor, tflite_detector, videos, tmp_path):
-    result = extractor.run(videos / "short_hamilton_clip.mp4", tmp_path)
+def test_shot_cuts_clip_finds_its_people(default_runs, tflite_detector):
+    result = default_runs[HAMILTON_AS_RECORDED]  # short_hamilton_clip.mp4, named as a recorder names it
     assert result.tracks >= 5
     check_result(result, tflite_detector, 0.6)
 
 
-def test_night_crowd_from_above_gives_almost_nothing(extractor, videos, tmp_path):
-    result = extractor.run(videos / "MOT20-05-raw_even_shorter.mp4", tmp_path)
+def test_night_crowd_from_above_gives_almost_nothing(default_runs):
+    result = default_runs["MOT20-05-raw_even_shorter.mp4"]
     assert result.tracks <= 2
 
 
-def test_tiny_clip_and_still_image(extractor, tflite_detector, videos, faces_dev, tmp_path):
-    clip = extractor.run(videos / "carphone_pristine.mp4", tmp_path)
+def test_tiny_clip_and_still_image(extractor, tflite_detector, default_runs, faces_dev, tmp_path):
+    clip = default_runs["carphone_pristine.mp4"]
     assert clip.tracks == 1
     photo = extractor.run(faces_dev / "voc_2008_004176.jpg", tmp_path)
     assert photo.tracks == 7  # one frame: every face is its own track

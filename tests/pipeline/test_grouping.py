@@ -1,5 +1,6 @@
 """Tracks grouped into people on the shared clips: the same person across a shot change, nobody merged
-who was seen at the same time, and the layout of the result (faces/ per person, tracks/ per track)."""
+who was seen at the same time, and the layout of the result (faces/ per person, tracks/ per track).
+The clips as analysed by default are the session's ``default_runs``, shared with the extract tests."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from appliance.output.embeddings import read_embeddings
 from appliance.pipeline.extract import Extractor
 from appliance.settings import ExtractSettings, PeopleSettings
+from tests.conftest import HAMILTON_AS_RECORDED
 
 pytestmark = pytest.mark.slow  # whole clips
 
@@ -19,19 +21,19 @@ def extractor(tflite_detector):
     return Extractor(ExtractSettings(backend="tflite"), detector=tflite_detector)
 
 
-def test_the_performer_in_wide_and_medium_shot_is_one_person(extractor, videos, tmp_path):
+def test_the_performer_in_wide_and_medium_shot_is_one_person(default_runs):
     """short_hamilton_clip: P1 at the microphone, wide shot (0-0.67 s, ~36 px) then medium shot (2.7-7 s)."""
-    manifest = extractor.run(videos / "short_hamilton_clip.mp4", tmp_path).manifest
+    manifest = default_runs[HAMILTON_AS_RECORDED].manifest  # the clip under a recorder's file name
     wide = next(t for t in manifest.tracks if t.last_s <= 0.7 and t.best.box[2] > 30)
     medium = next(t for t in manifest.tracks if t.first_s >= 2.0 and t.last_s >= 7.0 and t.best.box[2] > 70)
     assert wide.person == medium.person
     assert len(manifest.people) == len(manifest.tracks) - 1
 
 
-def test_people_seen_together_are_never_merged(extractor, videos, tmp_path):
+def test_people_seen_together_are_never_merged(default_runs):
     """facenet_pytorch_video: 9 tracks; the curly-haired woman in the background (tracks at x~915 px, at
     0-1.2 s and again at 3.8 s after being hidden) is the one pair grouped; nobody else."""
-    result = extractor.run(videos / "facenet_pytorch_video.mp4", tmp_path)
+    result = default_runs["facenet_pytorch_video.mp4"]
     manifest = result.manifest
     by_person: dict[int, list] = {}
     for track in manifest.tracks:
@@ -49,8 +51,8 @@ def test_people_seen_together_are_never_merged(extractor, videos, tmp_path):
     assert csv_header.startswith("track,person,file")
 
 
-def test_the_night_crowd_gives_at_most_two_people(extractor, videos, tmp_path):
-    manifest = extractor.run(videos / "MOT20-05-raw_even_shorter.mp4", tmp_path).manifest
+def test_the_night_crowd_gives_at_most_two_people(default_runs):
+    manifest = default_runs["MOT20-05-raw_even_shorter.mp4"].manifest
     assert len(manifest.people) <= 2
 
 
