@@ -21,6 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..common.atomic import atomic_output
+
 
 def dark(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Night: low gain, a steep gamma that crushes the shadows, and a black level clipping them."""
@@ -152,20 +154,19 @@ def degrade_video(source: Path, target: Path, names: list[str], seed: int = 0, f
     capture = cv2.VideoCapture(str(source))
     width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-    writing = target.with_name(f".{target.name}.writing.mp4")
     cmd = ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}"]
     cmd += ["-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
-    encoder = subprocess.Popen([*cmd, str(writing)], stdin=subprocess.PIPE)
-    assert encoder.stdin is not None
-    index = 0
-    while frames is None or index < frames:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        encoder.stdin.write(apply(frame, names, f"frame-{index}", seed).tobytes())
-        index += 1
-    encoder.stdin.close()
-    if encoder.wait() != 0:
-        raise RuntimeError(f"ffmpeg could not encode {target.name}")
-    writing.rename(target)
+    with atomic_output(target, suffix=".mp4") as writing:
+        encoder = subprocess.Popen([*cmd, str(writing)], stdin=subprocess.PIPE)
+        assert encoder.stdin is not None
+        index = 0
+        while frames is None or index < frames:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            encoder.stdin.write(apply(frame, names, f"frame-{index}", seed).tobytes())
+            index += 1
+        encoder.stdin.close()
+        if encoder.wait() != 0:
+            raise RuntimeError(f"ffmpeg could not encode {target.name}")
     return target
