@@ -23,7 +23,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..common.logs import setup_logging
-    from ..pipeline.extract import Extractor, Progress
+    from ..pipeline.extract import Extractor
+    from ..pipeline.progress import Progress
     from ..pipeline.video import InputError
 
     settings = settings_of(args).settings

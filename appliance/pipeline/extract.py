@@ -11,19 +11,17 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from enum import Enum
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from .. import __version__
 from ..common.hashing import sha256_file
 from ..common.prefetch import prefetch
 from ..common.timing import StepClock, step
 from ..detect import Detector, Face, remove_duplicates
-from ..output.manifest import Manifest, ScanStats, Stats
+from ..output.manifest import Manifest
 from ..output.writer import ResultWriter
 from ..people.embed import FaceEmbedder
 from ..settings import ExtractSettings, MotionSettings, PeopleSettings, ScanSettings
@@ -35,7 +33,8 @@ from .finder import FaceFinder
 from .grouping import EmbeddingAhead, embed_tracks, group_tracks
 from .motion import MotionGate, MotionResult
 from .parts import ALL_CROPS, PartResult, SplitPlan, copy_all_crops, load_part, merge_parts, plan_parts, save_part
-from .publish import source_record, write_people, write_track_embeddings, write_tracks
+from .progress import Progress, SearchKind
+from .publish import build_manifest, settings_record, source_record, write_people_output
 from .quality import score
 from .scan import ScanResult, scan
 from .track import Sighting, Track, Tracker
@@ -44,77 +43,6 @@ from .video import DecodePlan, Frame, VideoSource, Window
 MIN_TRACK_DETECTIONS = 2  # in videos: a face seen in one analysed frame only is usually a false positive
 
 Region = tuple[int, int, int, int]
-
-
-TIME_PREFIX = "ms_"  # a part's time per step, among its counts
-PART_COUNTS = ("frames_decoded", "frames_read", "frames_analysed", "faces", "keyframes_checked", "enhanced_frames")
-
-
-class SearchKind(str, Enum):
-    """Where detection ran on a frame."""
-
-    FULL = "full"  # the whole frame
-    REGIONS = "regions"  # only where it moved
-    FOLLOW = "follow"  # only where tracked faces are predicted (motion nearly everywhere)
-    SKIPPED = "skipped"  # nowhere: nothing moved
-
-
-@dataclass
-class Progress:
-    """What a running extraction reports: enough for a progress bar and a live preview."""
-
-    frames_decoded: int = 0
-    frames_read: int = 0  # packets read: the position in the file
-    frames_total: int = 0
-    duration_s: float = 0.0  # of the footage, as declared (0: unknown)
-    frames_analysed: int = 0
-    faces: int = 0
-    tracks: int = 0
-    elapsed_s: float = 0.0
-    frame: Frame | None = field(default=None, repr=False)
-    frame_faces: list[Face] = field(default_factory=list, repr=False)
-    searches: dict[SearchKind, int] = field(default_factory=lambda: dict.fromkeys(SearchKind, 0))
-    keyframes_checked: int = 0
-    enhanced_frames: int = 0
-    scan: ScanResult | None = field(default=None, repr=False)
-    clock: StepClock = field(default_factory=StepClock, repr=False)  # where the time went
-
-    def counts(self) -> dict[str, int]:
-        """What a part of a recording adds to the whole's statistics."""
-        return {
-            **{name: getattr(self, name) for name in PART_COUNTS},
-            "wall_ms": int(self.elapsed_s * 1000),
-            **{f"search_{kind.value}": n for kind, n in self.searches.items()},
-            **{f"{TIME_PREFIX}{name}": ms for name, ms in self.clock.milliseconds().items()},
-        }
-
-    def add_counts(self, counts: dict[str, int]) -> None:
-        for name in PART_COUNTS:
-            setattr(self, name, getattr(self, name) + counts.get(name, 0))
-        for kind in SearchKind:
-            self.searches[kind] += counts.get(f"search_{kind.value}", 0)
-        for key, ms in counts.items():
-            if key.startswith(TIME_PREFIX):
-                self.clock.add(key.removeprefix(TIME_PREFIX), ms / 1000)
-
-    @property
-    def fraction(self) -> float:
-        if self.frames_total <= 0:
-            return 0.0
-        return min(self.frames_read / self.frames_total, 1.0)
-
-    @property
-    def scan_summary(self) -> str:
-        """One line for the page: what the scan decided for this file."""
-        found = self.scan
-        if found is None:
-            return ""
-        if found.plan is None:
-            return f"decoding every frame: {found.reason}"
-        return (
-            f"activity scan: {found.active_stretches} active stretch(es), {found.active_s:.0f} s of "
-            f"{found.duration_s:.0f} s decoded; still parts checked at keyframes"
-        )
 
 
 @dataclass(frozen=True)
@@ -438,39 +366,22 @@ class Extractor:
         wall: float,
         parts: int = 1,
     ) -> Manifest:
-        info = source.info
-        searches = state.searches
-        return Manifest(
-            version=__version__,
-            source=source_record(info, digest, state.frames_decoded),
-            backend=self.detector.backend,
-            enhanced_frames=state.enhanced_frames,
-            settings={
-                **self.settings.model_dump(mode="json"),
-                "motion": self.motion.model_dump(mode="json"),
-                "scan": self.scan.model_dump(mode="json"),
-                "people": self.people.model_dump(mode="json"),
-            },
-            **self._people(writer, tracks),
-            stats=Stats(
-                frames_decoded=state.frames_decoded,
-                frames_analysed=state.frames_analysed,
-                frames_full_detection=searches[SearchKind.FULL],
-                frames_region_detection=searches[SearchKind.REGIONS],
-                frames_follow_detection=searches[SearchKind.FOLLOW],
-                frames_skipped_still=searches[SearchKind.SKIPPED],
-                detections=state.faces,
-                wall_s=round(wall, 3),
-                scan=self._scan_stats(state),
-                parts=parts,
-                time_ms=state.clock.milliseconds(),
-            ),
-        )
-
-    def _people(self, writer: ResultWriter, tracks: list[Track]) -> dict:
-        """The tracks grouped into people (each track a person with people off), written, as manifest fields."""
+        """The tracks grouped into people and written (each track a person with people off), and the
+        manifest that describes them."""
         with step("people"):
-            return self._group(writer, tracks)
+            groups = self._groups(tracks)
+            written = write_people_output(
+                writer, tracks, groups, aligned=self.settings.aligned, embeddings=self.people.enabled
+            )
+        return build_manifest(
+            source=source_record(source.info, digest, state.frames_decoded),
+            backend=self.detector.backend,
+            settings=settings_record(self.settings, self.motion, self.scan, self.people),
+            written=written,
+            run=state,
+            wall_s=wall,
+            parts=parts,
+        )
 
     def embedder(self) -> FaceEmbedder:
         """SFace, loaded on first use and kept for the next input."""
@@ -478,35 +389,11 @@ class Extractor:
             self._embedder = FaceEmbedder()
         return self._embedder
 
-    def _group(self, writer: ResultWriter, tracks: list[Track]) -> dict:
+    def _groups(self, tracks: list[Track]) -> list[list[Track]]:
         if self.people.enabled and tracks:
             embed_tracks(tracks, self.embedder())
-            groups = group_tracks(tracks, self.people)
-        else:
-            groups = [[track] for track in tracks]
-        person_of = {t.id: person for person, group in enumerate(groups, start=1) for t in group}
-        numbers = {t.id: number for number, t in enumerate(tracks, start=1)}
-        return {
-            "tracks": write_tracks(writer, tracks, person_of, self.settings.aligned),
-            "people": write_people(writer, groups, numbers),
-            "embeddings": write_track_embeddings(writer, tracks) if self.people.enabled else None,
-        }
-
-    def _scan_stats(self, state: Progress) -> ScanStats | None:
-        found = state.scan
-        if found is None:
-            return None
-        return ScanStats(
-            mode=found.mode,
-            reason=found.reason,
-            signal=found.signal,
-            gops=found.gops,
-            active_s=round(found.active_s, 3),
-            active_stretches=found.active_stretches,
-            frames_decoded=state.frames_decoded,
-            keyframes_checked=state.keyframes_checked,
-            still_checks=found.still_checks,
-        )
+            return group_tracks(tracks, self.people)
+        return [[track] for track in tracks]
 
 
 def _gated(

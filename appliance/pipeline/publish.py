@@ -1,11 +1,14 @@
 """What the result folder holds: one crop per person in ``faces/``, one per track in ``tracks/`` (with
 the unenhanced ``originals/`` and ``aligned/`` ones when asked for), the tracks' embeddings, and the
-manifest records that describe them."""
+manifest that describes them (its records, the settings used, the run's statistics)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from .. import __version__
 from ..common.recorded import source_of
 from ..detect import Face
 from ..output.embeddings import write_embeddings
@@ -13,15 +16,111 @@ from ..output.manifest import (
     EMBEDDINGS,
     BestShot,
     Landmarks,
+    Manifest,
     PersonBest,
     PersonRecord,
     Quality,
+    ScanStats,
     SourceRecord,
+    Stats,
     TrackRecord,
 )
 from ..output.writer import ResultWriter
+from ..settings import ExtractSettings, MotionSettings, PeopleSettings, ScanSettings
+from .progress import Progress, SearchKind
+from .scan import ScanResult
 from .track import Track
 from .video import SourceInfo
+
+
+@dataclass(frozen=True)
+class PeopleOutput:
+    """What was written of the tracks and the people, as the manifest lists it."""
+
+    tracks: list[TrackRecord]
+    people: list[PersonRecord]
+    embeddings: str | None  # the embeddings file, if the tracks were embedded
+
+
+def build_manifest(
+    *,
+    source: SourceRecord,
+    backend: str,
+    settings: dict[str, Any],
+    written: PeopleOutput,
+    run: Progress,
+    wall_s: float,
+    parts: int = 1,
+) -> Manifest:
+    """The result's manifest: the footage, how it was processed, what was written and what the run
+    counted (read now: the time per step includes the people step that wrote the crops)."""
+    searches = run.searches
+    return Manifest(
+        version=__version__,
+        source=source,
+        backend=backend,
+        enhanced_frames=run.enhanced_frames,
+        settings=settings,
+        tracks=written.tracks,
+        people=written.people,
+        embeddings=written.embeddings,
+        stats=Stats(
+            frames_decoded=run.frames_decoded,
+            frames_analysed=run.frames_analysed,
+            frames_full_detection=searches[SearchKind.FULL],
+            frames_region_detection=searches[SearchKind.REGIONS],
+            frames_follow_detection=searches[SearchKind.FOLLOW],
+            frames_skipped_still=searches[SearchKind.SKIPPED],
+            detections=run.faces,
+            wall_s=round(wall_s, 3),
+            scan=scan_stats(run.scan, frames_decoded=run.frames_decoded, keyframes_checked=run.keyframes_checked),
+            parts=parts,
+            time_ms=run.clock.milliseconds(),
+        ),
+    )
+
+
+def settings_record(
+    extract: ExtractSettings, motion: MotionSettings, scan: ScanSettings, people: PeopleSettings
+) -> dict[str, Any]:
+    """The settings a result was made with, as the manifest keeps them (extraction's at the top)."""
+    return {
+        **extract.model_dump(mode="json"),
+        "motion": motion.model_dump(mode="json"),
+        "scan": scan.model_dump(mode="json"),
+        "people": people.model_dump(mode="json"),
+    }
+
+
+def scan_stats(found: ScanResult | None, *, frames_decoded: int, keyframes_checked: int) -> ScanStats | None:
+    """What the activity scan decided, for the manifest (None: no scan, as for stills or with it off)."""
+    if found is None:
+        return None
+    return ScanStats(
+        mode=found.mode,
+        reason=found.reason,
+        signal=found.signal.value,
+        gops=found.gops,
+        active_s=round(found.active_s, 3),
+        active_stretches=found.active_stretches,
+        frames_decoded=frames_decoded,
+        keyframes_checked=keyframes_checked,
+        still_checks=found.still_checks,
+    )
+
+
+def write_people_output(
+    writer: ResultWriter, tracks: list[Track], groups: list[list[Track]], *, aligned: bool, embeddings: bool
+) -> PeopleOutput:
+    """The tracks' and the people's crops and records (``groups``: each person's tracks), and the tracks'
+    embeddings when people are on (``embeddings``)."""
+    person_of = {t.id: person for person, group in enumerate(groups, start=1) for t in group}
+    numbers = {t.id: number for number, t in enumerate(tracks, start=1)}
+    return PeopleOutput(
+        tracks=write_tracks(writer, tracks, person_of, aligned),
+        people=write_people(writer, groups, numbers),
+        embeddings=write_track_embeddings(writer, tracks) if embeddings else None,
+    )
 
 
 def write_tracks(

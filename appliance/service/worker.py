@@ -40,9 +40,10 @@ from ..common.box import box_name
 from ..common.paths import fsync_dir
 from ..output.writer import PARTIAL_PREFIX, _locked
 from ..people.index import PeopleIndex
-from ..pipeline.extract import Cancelled, Extractor, Progress
+from ..pipeline.extract import Cancelled, Extractor
 from ..pipeline.parts import PART_FILE
 from ..pipeline.preview import preview_image
+from ..pipeline.progress import Progress
 from ..pipeline.video import InputError
 from ..settings import Settings
 from .footage import move_no_clobber
