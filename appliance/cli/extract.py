@@ -39,7 +39,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
             if state.frames_total and bar.total != state.frames_total:
                 bar.total = state.frames_total
             bar.n = state.frames_read
-            bar.set_postfix(faces=state.faces, tracks=state.tracks, refresh=False)
+            bar.set_postfix(detections=state.detections, tracks=state.tracks, refresh=False)
             bar.refresh()
 
         try:

@@ -264,7 +264,7 @@ class Extractor:
                     offered = len(tracker.finished)
             state.frames_decoded, state.frames_read = source.decoded, source.read
             state.frames_analysed += 1
-            state.faces += len(faces)
+            state.detections += len(faces)
             state.tracks = len(tracker.active) + len(tracker.finished)
             state.elapsed_s = time.monotonic() - started
             state.frame, state.frame_faces = frame, faces

@@ -13,7 +13,9 @@ from .scan import ScanResult
 from .video import Frame
 
 TIME_PREFIX = "ms_"  # a part's time per step, among its counts
-PART_COUNTS = ("frames_decoded", "frames_read", "frames_analysed", "faces", "keyframes_checked", "enhanced_frames")
+PART_COUNTS = ("frames_decoded", "frames_read", "frames_analysed", "detections", "keyframes_checked", "enhanced_frames")
+# a part's counts written by an earlier version under another name
+FORMER_NAMES = {"detections": "faces"}
 
 
 class SearchKind(str, Enum):
@@ -34,7 +36,7 @@ class Progress:
     frames_total: int = 0
     duration_s: float = 0.0  # of the footage, as declared (0: unknown)
     frames_analysed: int = 0
-    faces: int = 0
+    detections: int = 0  # faces found in the analysed frames, counted in each frame
     tracks: int = 0
     elapsed_s: float = 0.0
     frame: Frame | None = field(default=None, repr=False)
@@ -49,6 +51,7 @@ class Progress:
         """What a part of a recording adds to the whole's statistics."""
         return {
             **{name: getattr(self, name) for name in PART_COUNTS},
+            "tracks": self.tracks,  # the part's own (its job's count), not added up: a merge joins tracks
             "wall_ms": int(self.elapsed_s * 1000),
             **{f"search_{kind.value}": n for kind, n in self.searches.items()},
             **{f"{TIME_PREFIX}{name}": ms for name, ms in self.clock.milliseconds().items()},
@@ -56,7 +59,7 @@ class Progress:
 
     def add_counts(self, counts: dict[str, int]) -> None:
         for name in PART_COUNTS:
-            setattr(self, name, getattr(self, name) + counts.get(name, 0))
+            setattr(self, name, getattr(self, name) + counts.get(name, counts.get(FORMER_NAMES.get(name, name), 0)))
         for kind in SearchKind:
             self.searches[kind] += counts.get(f"search_{kind.value}", 0)
         for key, ms in counts.items():

@@ -71,7 +71,7 @@ def build_manifest(
             frames_region_detection=searches[SearchKind.REGIONS],
             frames_follow_detection=searches[SearchKind.FOLLOW],
             frames_skipped_still=searches[SearchKind.SKIPPED],
-            detections=run.faces,
+            detections=run.detections,
             wall_s=round(wall_s, 3),
             scan=scan_stats(run.scan, frames_decoded=run.frames_decoded, keyframes_checked=run.keyframes_checked),
             parts=parts,

@@ -245,7 +245,7 @@ class Worker:
         plan = read_plan(work)
         folder = self.extractor.run_part(path, plan, job.part or 1, work, self._reporter(job, started), self.stop)
         counts = json.loads((folder / PART_FILE).read_text())["counts"]
-        merge = self.store.part_done(job.id, counts.get("frames_analysed", 0), counts.get("faces", 0))
+        merge = self.store.part_done(job.id, counts.get("frames_analysed", 0), counts.get("tracks", 0))
         log.info("job %d: part %s of %d done%s", parent.id, job.part, parent.parts, "; merge queued" if merge else "")
 
     def _merge(self, job: Job, path: Path, started: float) -> None:

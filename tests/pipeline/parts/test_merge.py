@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from appliance.pipeline.extract import Extractor
+from appliance.pipeline.parts import load_part
 from appliance.settings import ExtractSettings, ScanSettings
 from tests.clips import short_gop
 
@@ -39,6 +40,10 @@ def test_a_split_run_finds_what_the_whole_run_finds(short_gop_clip: Path, tmp_pa
         assert (split.output / person["best"]["file"]).is_file()
     for track in manifest["tracks"]:  # a track that crossed the cut is one track, seen on both sides
         assert track["first_s"] <= track["best"]["time_s"] <= track["last_s"]
+    parts = [load_part(folder) for folder in folders]
+    for part in parts:  # a part job's count is its tracks, as a whole recording's is (not its detections)
+        assert part.counts["tracks"] == len(part.tracks) < part.counts["detections"]
+    assert manifest["stats"]["detections"] == sum(part.counts["detections"] for part in parts)
     cut = plan.parts[1].start_s
     crossing = [t for t in manifest["tracks"] if t["first_s"] < cut < t["last_s"]]
     assert crossing, "the people walking through the cut should each be one track"
