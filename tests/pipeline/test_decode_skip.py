@@ -23,7 +23,7 @@ ENCODINGS = {
     "h265-25": ["-c:v", "libx265", "-x265-params", "log-level=error:bframes=4", "-r", "25", "-g", "25"],
     # 7 of every 20 frames dropped, the timestamps kept: gaps of 8 frame periods between runs of frames
     "h264-variable-rate": [
-        *("-vf", "select='not(between(mod(n\\,20)\\,2\\,8))'", "-fps_mode", "passthrough"),
+        *("-vf", "select='not(between(mod(n\\,20)\\,2\\,8))',scale=640:-2", "-fps_mode", "passthrough"),
         *("-c:v", "libx264", "-bf", "3", "-x264-params", "b-adapt=0", "-g", "30"),
     ],
 }
@@ -37,7 +37,7 @@ def clips(videos, tmp_path_factory) -> dict[str, Path]:
     for name, args in ENCODINGS.items():
         path = folder / f"{name}.mp4"
         source = str(videos / "facenet_pytorch_video.mp4")
-        scale = ["-vf", "scale=640:-2"] if "-vf" not in args else []
+        scale = ["-vf", "scale=640:-2"] if "-vf" not in args else []  # a case with a filter scales in it
         command = ["ffmpeg", "-v", "error", "-y", "-i", source, *scale, *args, "-an", str(path)]
         subprocess.run(command, check=True)
         out[name] = path
