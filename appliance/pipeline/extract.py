@@ -82,7 +82,9 @@ class Extractor:
         if detector is not None and detector.settings.min_face != s.min_face:
             self.detector = detector.with_min_face(s.min_face)
         self.finder = FaceFinder(self.detector, s.enhance, s.upscale)
-        self.follower = FaceFinder(self.detector.with_min_face(follow.MIN_FACE_PX), s.enhance)
+        # a followed face was judged when a whole search first found it; in its patch ONet's threshold
+        # decides (the judge's second opinions were a third of following's time, for the same faces)
+        self.follower = FaceFinder(self.detector.with_min_face(follow.MIN_FACE_PX).without_judge(), s.enhance)
 
     def run(
         self,
@@ -287,14 +289,14 @@ class Extractor:
     ) -> tuple[SearchKind, list[Face], list[Region] | None] | None:
         """With motion nearly everywhere (not a change of the whole scene), people tracked and a full
         pass less than ``busy_full_every_s`` ago: the tracked faces looked for where they are predicted,
-        not the whole frame searched. None: search as usual."""
+        not the whole frame searched (a face seen once, its speed unknown, in a wider patch; one too small
+        to follow in a patch, by a whole search). None: search as usual."""
         if motion is None or not motion.full_frame or motion.scene_changed or frame.still:
             return None
         if since_full_s >= self.motion.busy_full_every_s:
             return None
-        last_whole_s = frame.time_s - since_full_s
-        if any(track.detections == 1 and track.first.time_s >= last_whole_s for track in tracker.active):
-            return None  # a face the last pass found for the first time is confirmed by a whole search
+        if any(follow.needs_confirming(track, frame.time_s - since_full_s) for track in tracker.active):
+            return None  # a small face the last pass found for the first time is confirmed by a whole search
         if self.settings.enhance != "off" and not frame.denoised and is_dark(frame.image):
             # at night faces come and go with the noise: the whole frame (and its views) each time, unless
             # the frame was denoised with its neighbours (video): then its faces hold as in daylight

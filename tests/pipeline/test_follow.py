@@ -111,3 +111,18 @@ def test_stale_tracks_are_not_followed():
     tracker.update([Sighting(0, 0.0, face, Quality(0.5, 0.5, 0.5, 0.5, 0.5))], 0.0)
     assert len(follow.patches_for(tracker.active, 0.2, 1920, 1080)) == 1
     assert follow.patches_for(tracker.active, follow.MAX_AGE_S + 0.1, 1920, 1080) == []
+
+
+def test_only_a_new_face_too_small_to_follow_waits_for_a_whole_search():
+    """A face seen once is followed in a wide patch; below MIN_FOLLOWED_PX (enlarged more than twice
+    there, where the follower misses it) the next frame is searched whole to confirm it."""
+    from appliance.detect import Face
+    from appliance.pipeline.quality import Quality
+
+    quality = Quality(0.5, 0.5, 0.5, 0.5, 0.5)
+    tracker = Tracker()
+    small, large = Face((100.0, 100.0, 12.0, 14.0), 0.99), Face((600.0, 100.0, 40.0, 48.0), 0.99)
+    tracker.update([Sighting(0, 1.0, small, quality), Sighting(0, 1.0, large, quality)], 1.0)
+    by_size = {round(t.last.face.size): follow.needs_confirming(t, last_whole_s=1.0) for t in tracker.active}
+    assert by_size == {13: True, 44: False}
+    assert not any(follow.needs_confirming(t, last_whole_s=1.2) for t in tracker.active)  # found earlier
