@@ -289,14 +289,14 @@ class Extractor:
     ) -> tuple[SearchKind, list[Face], list[Region] | None] | None:
         """With motion nearly everywhere (not a change of the whole scene), people tracked and a full
         pass less than ``busy_full_every_s`` ago: the tracked faces looked for where they are predicted,
-        not the whole frame searched (a face seen once, its speed unknown, in a wider patch; one too small
-        to follow in a patch, by a whole search). None: search as usual."""
+        not the whole frame searched (a face the last whole search found for the first time is confirmed
+        by a whole search of this frame). None: search as usual."""
         if motion is None or not motion.full_frame or motion.scene_changed or frame.still:
             return None
         if since_full_s >= self.motion.busy_full_every_s:
             return None
         if any(follow.needs_confirming(track, frame.time_s - since_full_s) for track in tracker.active):
-            return None  # a small face the last pass found for the first time is confirmed by a whole search
+            return None
         if self.settings.enhance != "off" and not frame.denoised and is_dark(frame.image):
             # at night faces come and go with the noise: the whole frame (and its views) each time, unless
             # the frame was denoised with its neighbours (video): then its faces hold as in daylight
