@@ -37,7 +37,6 @@ from appliance.detect import Detector, Face  # noqa: E402
 from appliance.detect.boxes import iou_matrix  # noqa: E402
 from appliance.detect.judge import FEATURES as JUDGE_FEATURES  # noqa: E402
 from appliance.detect.judge import WEIGHTS_FILE  # noqa: E402
-from appliance.detect.judge import features as judge_features  # noqa: E402
 from appliance.evaluation.curve import average_precision, curve, recall_at_precision  # noqa: E402
 from appliance.evaluation.detection import match, split_half  # noqa: E402
 from appliance.evaluation.frame_cost import BUSY_CLIP, frames_of, ms_per_frame  # noqa: E402
@@ -104,14 +103,14 @@ def collect(detector: Detector, name: str, changes: dict) -> list[Photo]:
         if all(p.features.shape[1] == len(JUDGE_FEATURES) for p in photos if len(p.faces)):
             return photos
         for photo in photos:  # the judge's features changed: the faces stand, the features are made again
-            photo.features = judge_features(variant, cv2.imread(str(DEV / photo.name)), photo.faces)
+            photo.features = variant.judge_rows(cv2.imread(str(DEV / photo.name)), photo.faces)
     else:
         annotations = json.loads((DEV / "annotations.json").read_text())
         photos = []
         for image_name, gt in sorted(annotations.items()):
             image = cv2.imread(str(DEV / image_name))
             faces = variant.detect(image)
-            photos.append(Photo(image_name, gt, faces, judge_features(variant, image, faces)))
+            photos.append(Photo(image_name, gt, faces, variant.judge_rows(image, faces)))
     cached.write_bytes(pickle.dumps(photos))
     return photos
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..settings.model import Backend
 from .boxes import nms
-from .cascade import Cascade, CascadeSettings, Face, NetRunner
+from .cascade import Cascade, CascadeSettings, NetRunner, normalise
+from .face import Face
 
 # Two detections whose intersection covers this much of the smaller box are one face (the same face
 # found in two enhanced views, or in two neighbouring search regions): the more confident is kept.
@@ -125,6 +126,17 @@ class Detector:
     def detect_batch(self, frames_bgr: Sequence[np.ndarray]) -> list[list[Face]]:
         rgb = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in frames_bgr]
         return self.cascade.detect_batch(rgb)
+
+    def judge_rows(self, frame_bgr: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
+        """The final judge's rows for ``faces`` found in ``frame_bgr`` (for fitting and sweeps: the cascade
+        makes its own as it detects)."""
+        from .judge import rows
+
+        if not faces:
+            return rows(faces, np.zeros((0, 4)))
+        normalised = normalise(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
+        boxes = np.array([f.xyxy for f in faces], float)
+        return rows(faces, self.cascade.second_opinions([normalised], [boxes]))
 
     def face_scores(self, frame_bgr: np.ndarray, boxes_xyxy: np.ndarray, squared: bool = False) -> np.ndarray:
         """ONet's face probability for each ``[x1, y1, x2, y2]`` box of ``frame_bgr``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .cascade import Face
+from .face import Face
 
 # Five-point template for a 112x112 aligned face (the ArcFace/InsightFace convention).
 ALIGN_TEMPLATE = np.array(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
 import cv2
@@ -19,6 +19,7 @@ import numpy as np
 
 from ..common.timing import step
 from . import boxes as bx
+from .face import Face
 from .judge import ENLARGED, Judge
 from .judge import rows as judge_rows
 
@@ -33,59 +34,6 @@ MIN_LANE_PATCHES = 32
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
-
-
-@dataclass(frozen=True)
-class Face:
-    """One detected face in frame pixels: box ``[x, y, w, h]``, ONet confidence, five landmarks, and the
-    final judge's probability (``score``; None where no judge ran), which ranks faces better."""
-
-    box: tuple[float, float, float, float]
-    confidence: float
-    landmarks: tuple[tuple[float, float], ...] = field(default=())
-    score: float | None = None
-
-    @property
-    def rank(self) -> float:
-        """What orders faces from surest to least sure: the judge's probability, else ONet's confidence."""
-        return self.confidence if self.score is None else self.score
-
-    @property
-    def xyxy(self) -> tuple[float, float, float, float]:
-        x, y, w, h = self.box
-        return (x, y, x + w, y + h)
-
-    @property
-    def size(self) -> float:
-        """Face size in pixels: the geometric mean of the box sides."""
-        return float(np.sqrt(max(self.box[2], 0) * max(self.box[3], 0)))
-
-    def shifted(self, dx: float, dy: float) -> Face:
-        """The same face in a frame whose origin is ``(-dx, -dy)`` from this one's."""
-        x, y, w, h = self.box
-        marks = tuple((px + dx, py + dy) for px, py in self.landmarks)
-        return Face((x + dx, y + dy, w, h), self.confidence, marks, self.score)
-
-    def scaled(self, factor: float) -> Face:
-        """The same face in a frame resized by ``factor``."""
-        return Face(
-            tuple(v * factor for v in self.box),  # type: ignore[arg-type]
-            self.confidence,
-            tuple((px * factor, py * factor) for px, py in self.landmarks),
-            self.score,
-        )
-
-    def to_dict(self) -> dict:
-        return {
-            "box": [round(v, 1) for v in self.box],
-            "confidence": round(self.confidence, 5),
-            "landmarks": {
-                name: [round(px, 1), round(py, 1)]
-                for name, (px, py) in zip(LANDMARK_NAMES, self.landmarks, strict=False)
-            },
-        }
 
 
 class NetRunner(Protocol):

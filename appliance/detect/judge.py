@@ -24,12 +24,10 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 if TYPE_CHECKING:
-    from . import Detector
-    from .cascade import Face
+    from .face import Face
 
 WEIGHTS_FILE = Path(__file__).with_name("judge.json")
 ENLARGED = 1.25  # the grown box's side against the face's: ONet then sees the head around the face
@@ -83,17 +81,6 @@ def rows(faces: Sequence[Face], opinions: np.ndarray) -> np.ndarray:
     columns.append(np.log(np.array([max(face.size, 1.0) for face in faces])))
     geometry = np.array([landmark_geometry(face) for face in faces], dtype=np.float64)
     return np.column_stack([*columns, geometry])
-
-
-def features(detector: Detector, frame_bgr: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
-    """The judge's rows for ``faces`` found in ``frame_bgr`` (for fitting: the cascade makes its own)."""
-    from .cascade import normalise
-
-    if not faces:
-        return rows(faces, np.zeros((0, 4)))
-    normalised = normalise(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
-    boxes = np.array([f.xyxy for f in faces], float)
-    return rows(faces, detector.cascade.second_opinions([normalised], [boxes]))
 
 
 @dataclass(frozen=True)
