@@ -54,7 +54,7 @@ def cmd_people(args: argparse.Namespace) -> int:
         for p in people:
             first, last = _stamp(p["first_recorded"] or p["first_added"]), _stamp(p["last_recorded"] or p["last_added"])
             print(
-                f"#{p['id']:<5} {p['name'] or '':<20} {p['faces']:>4} faces  {p['recordings']:>3} recordings  "
+                f"#{p['id']:<5} {p['name'] or '':<20} {p['faces']:>4} appearances  {p['recordings']:>3} recordings  "
                 f"first {first}  last {last}"
             )
         return 0
