@@ -57,10 +57,12 @@ def test_converting_again_gives_nets_with_the_same_outputs(tmp_path):
 def test_lite_extra_alone_extracts_the_tensorflow_faces(tmp_path, videos, faces_dev, tf_detector):
     """A fresh venv with only the lite lock (what the image installs): no TensorFlow, same faces as the TF backend."""
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = str(venv / "bin" / "pip")
+    # uv (a dev dependency) installs the same hashed lock as the image's pip, in a fraction of the time
+    uv = str(Path(sys.executable).parent / "uv")
+    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
     for args in (["--require-hashes", "-r", str(REPO / "requirements" / "lite.txt")], ["--no-deps", str(REPO)]):
-        done = subprocess.run([pip, "install", "--quiet", *args], capture_output=True, text=True, timeout=900)
+        command = [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), *args]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=900)
         assert done.returncode == 0, done.stderr[-3000:]
     python = str(venv / "bin" / "python")
     probe = subprocess.run(
