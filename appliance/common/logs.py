@@ -8,7 +8,10 @@ Tracebacks keep their lines.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import sys
+from typing import TextIO
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -25,6 +28,18 @@ class OneLineFormatter(logging.Formatter):
 
 
 def setup_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler()
+    handler = logging.StreamHandler(_own_stderr())
     handler.setFormatter(OneLineFormatter(FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+
+
+def _own_stderr() -> TextIO:
+    """A stream on a copy of stderr's file descriptor: the log goes on reaching the real stderr while
+    fd 2 is pointed elsewhere (native libraries' chatter is captured that way while they load, from any
+    thread). Where stderr has no descriptor (a test's capture), stderr itself. The stream is closed with
+    its handler (``basicConfig(force=True)`` closes the previous one)."""
+    try:
+        fd = os.dup(sys.stderr.fileno())
+    except (AttributeError, OSError, ValueError):
+        return sys.stderr
+    return os.fdopen(fd, "w", buffering=1, encoding=sys.stderr.encoding or "utf-8", errors="replace")
