@@ -153,3 +153,14 @@ def receiver():
     found = Receiver()
     yield found
     found.stop()
+
+
+def wait(condition, seconds: float = 120, what: str = "condition"):
+    """``condition()``'s first true value, polled until ``seconds`` pass (then TimeoutError naming ``what``)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out waiting for {what}")

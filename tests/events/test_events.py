@@ -11,14 +11,13 @@ import hashlib
 import hmac
 import json
 import shutil
-import time
 
 import pytest
 
 from appliance.events.model import Event, EventType, NewEvent
 from appliance.service.queue.sqlite import SqliteJobStore
 from tests.appliance_proc import ApplianceProcess
-from tests.events.conftest import Broker, Subscriber
+from tests.events.conftest import Broker, Subscriber, wait
 
 pytestmark = pytest.mark.slow  # real service, broker and receiver
 
@@ -44,16 +43,6 @@ HA_KEYS = {
 }
 HA_REQUIRED = {"sensor": {"state_topic"}, "binary_sensor": {"state_topic"}, "image": {"image_topic"}}
 HA_DEVICE_KEYS = {"identifiers", "name", "manufacturer", "model", "sw_version", "configuration_url"}
-
-
-def wait(condition, seconds: float = 120, what: str = "condition"):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise TimeoutError(f"timed out waiting for {what}")
 
 
 def appliance(tmp_path, broker: Broker, receiver, password: str | None = None) -> ApplianceProcess:

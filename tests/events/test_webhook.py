@@ -4,7 +4,6 @@ that cannot be reached loses nothing and gets everything once it is up (issue 24
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -14,7 +13,7 @@ from appliance.events.dispatch import Dispatcher
 from appliance.events.model import Event, EventType, NewEvent
 from appliance.events.webhook import WebhookChannel
 from appliance.service.queue.sqlite import SqliteJobStore
-from tests.events.conftest import Receiver, free_port
+from tests.events.conftest import Receiver, free_port, wait
 
 
 class Server:
@@ -66,16 +65,6 @@ def test_a_redirect_is_a_failed_delivery_and_is_not_followed(servers):
     assert WebhookChannel(internal.url, "a-secret", 2).deliver(event, '{"id": 7}') is None  # a 200 still counts
 
 
-def wait_for(condition, what: str, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
 def test_an_unreachable_receiver_loses_nothing_and_is_retried(tmp_path):
     """Nothing listens at the receiver's address: the events stay in the outbox, the channel says why;
     a receiver that comes up there later gets every one of them, in order, once."""
@@ -87,11 +76,11 @@ def test_an_unreachable_receiver_loses_nothing_and_is_retried(tmp_path):
     dispatcher.start()  # the channel takes the events from now on
     try:
         store.emit([NewEvent(EventType.HEALTH, {"n": n}) for n in range(3)])
-        failed = wait_for(lambda: [c for c in store.channels() if c["attempts"] >= 1], "a failed delivery")[0]
+        failed = wait(lambda: [c for c in store.channels() if c["attempts"] >= 1], 30, "a failed delivery")[0]
         assert failed["error"].startswith("unreachable") and failed["backlog"] == 3, failed
         assert not channel.connected
         receiver = Receiver(port)
-        wait_for(lambda: len(receiver.events()) >= 3, "delivery once the receiver is up")
+        wait(lambda: len(receiver.events()) >= 3, 30, "delivery once the receiver is up")
         assert [e["data"]["n"] for e in receiver.events()] == [0, 1, 2]
         after = store.channels()[0]
         assert after["backlog"] == 0 and after["connected"] == 1 and channel.connected, after
