@@ -227,6 +227,13 @@ class ServiceSettings(Section):
         description="a recording with more than this many seconds to analyse (its active stretches, with the "
         "scan) is processed in parts that any worker may take; 0: never split",
     )
+    heartbeat_grace_s: float = Field(
+        35.0,
+        ge=5,
+        le=3600,
+        description="a fleet worker's running job sends a heartbeat every 10 s; one this much later is taken as "
+        "a lost box (power, network) and the job is retried on another (longer: fewer false alarms on a flaky link)",
+    )
     polling: bool = Field(False, description="poll the inbox instead of inotify: for NFS/SMB/bind mounts")
     settle_s: float = Field(3.0, ge=0, description="a file is taken once its size and mtime are unchanged this long")
     scan_interval_s: float = Field(30.0, gt=0, description="full inbox scan, to catch anything the watcher missed")

@@ -97,7 +97,8 @@ def test_boxes_share_the_queue_and_a_long_recording_is_split_between_them(fleet,
 
 def test_a_worker_box_that_loses_power_mid_part_is_replaced(fleet, videos):
     app = fleet.start_ingest(APPLIANCE_SPLIT_S="3")
-    doomed = fleet.start_worker("box-a", APPLIANCE_SPLIT_S="3")
+    # its runs are abandoned 5 s after a missed heartbeat (the default 35 s only makes this test wait longer)
+    doomed = fleet.start_worker("box-a", APPLIANCE_SPLIT_S="3", APPLIANCE_HEARTBEAT_GRACE_S="5")
     short_gop(videos, app.data / "inbox" / "long.mp4", loops=3)  # 17 s, 5 parts
 
     def part_running_on_box_a():
@@ -119,7 +120,7 @@ def test_a_worker_box_that_loses_power_mid_part_is_replaced(fleet, videos):
 
     app.wait_for(retried_on_box_b, 240, "the lost part running again on box-b")
     print(f"the lost part ran again on box-b {time.monotonic() - killed:.0f} s after box-a died")
-    jobs = app.wait_idle(1, timeout=300)  # RQ notices the silent box within its heartbeat timeout (~45 s)
+    jobs = app.wait_idle(1, timeout=300)  # the silent box is noticed within its heartbeat timeout (10 + 5 s)
     assert jobs[0]["state"] == "done", jobs
     parts = fleet.job(parent["id"])["parts"]
     assert all(p["state"] == "done" for p in parts)

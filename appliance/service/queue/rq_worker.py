@@ -2,9 +2,9 @@
 
 RQ's :class:`~rq.SimpleWorker` runs each job in this process (the nets stay loaded between jobs; a
 forked work-horse would load them per job). A thread keeps the run's heartbeat going while it works,
-every :data:`HEARTBEAT_S`, so a box that dies is noticed within :data:`HEARTBEAT_S` +
-:data:`HEARTBEAT_GRACE_S` (RQ then moves the run to its failed registry, where the ingest box finds
-it). Stopping (the service's flag) is RQ's warm shutdown: the running job re-queues itself first.
+every :data:`HEARTBEAT_S`, so a box that dies is noticed within :data:`HEARTBEAT_S` + the setting
+``heartbeat_grace_s`` (RQ then moves the run to its failed registry, where the ingest box finds it).
+Stopping (the service's flag) is RQ's warm shutdown: the running job re-queues itself first.
 
 Runs are JSON and may only call :func:`run_job` (:mod:`.runs`): whoever can write to the Redis can
 queue a run, and must not be able to make a worker run anything else.
@@ -34,8 +34,7 @@ from .redis_records import UnsafeRecord
 from .runs import RUN_SERIALIZER, ApplianceRun, RefusedRun
 
 log = logging.getLogger("appliance.worker")
-HEARTBEAT_S = 10  # a running job's heartbeat ...
-HEARTBEAT_GRACE_S = 35  # ... is late after this much more: its run is abandoned, the job retried elsewhere
+HEARTBEAT_S = 10  # a running job's heartbeat (late after ``heartbeat_grace_s`` more: the job is retried elsewhere)
 MAINTENANCE_S = 60  # each worker also cleans RQ's registries this often (the ingest box does every 10 s)
 
 
@@ -73,6 +72,7 @@ class ApplianceRqWorker(SimpleWorker):
     run with its appliance worker (:attr:`runner`), which it binds to the run's task."""
 
     runner: Runner | None = None
+    grace_s: float = 35.0  # a run whose heartbeat is this much later than due is abandoned
 
     def execute_job(self, job: Any, queue: Any) -> None:
         if isinstance(job, ApplianceRun) and self.runner is not None:
@@ -97,10 +97,12 @@ class ApplianceRqWorker(SimpleWorker):
         self.set_state(WorkerStatus.IDLE)
 
     def get_heartbeat_ttl(self, job: Any, working_time: float = 0.0) -> int:
-        return int(self.job_monitoring_interval + HEARTBEAT_GRACE_S)
+        return int(self.job_monitoring_interval + self.grace_s)
 
 
-def rq_worker_for(connection: redis.Redis, name: str, runner: Runner | None = None) -> ApplianceRqWorker:
+def rq_worker_for(
+    connection: redis.Redis, name: str, runner: Runner | None = None, grace_s: float = 35.0
+) -> ApplianceRqWorker:
     """RQ's worker as the appliance runs it: JSON runs, only the appliance's task (see :mod:`.runs`)."""
     worker = ApplianceRqWorker(
         [RQ_QUEUE],
@@ -112,13 +114,15 @@ def rq_worker_for(connection: redis.Redis, name: str, runner: Runner | None = No
         maintenance_interval=MAINTENANCE_S,
     )
     worker.runner = runner
+    worker.grace_s = grace_s
     return worker
 
 
 def work_from_queue(settings: Settings, runner: Runner) -> None:
     """Take runs from the fleet's queue until the worker's stop flag is set."""
     name = f"{box_name()}-{runner.slot}-{os.getpid()}"
-    rq_worker = rq_worker_for(connect(settings.service.queue_url), name, runner)
+    service = settings.service
+    rq_worker = rq_worker_for(connect(service.queue_url), name, runner, service.heartbeat_grace_s)
 
     def stop_when_told() -> None:
         runner.stop.wait(float("inf"))
