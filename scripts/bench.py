@@ -151,7 +151,10 @@ def child_extract(
 
 
 def child_baseline(video: str, backend: str, worktree: str) -> dict:
-    """The baseline release's extract, run from its own checkout (first on sys.path)."""
+    """The baseline release's extract, run from its own checkout (first on sys.path); a release with
+    the pipeline package (round 2 on) runs as :func:`child_extract` does, with its default settings."""
+    if (Path(worktree) / "appliance" / "pipeline" / "extract.py").exists():
+        return child_extract(video, backend, "on", tree=worktree)
     sys.path.insert(0, worktree)
     from appliance.extract import Extractor, ExtractSettings  # type: ignore[import-not-found]
 
