@@ -5,6 +5,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 LOCK   ?= dev
 PYTEST_ARGS ?=
+# make test runs the suite in this many pytest-xdist workers, one test file per worker at a time (a
+# file's module fixtures are made once); most slow tests wait on a service, a broker or a browser, so
+# two overlap on two cores. 1: one process, as plain pytest (each worker peaks at ~2.6 GB)
+TEST_WORKERS ?= 2
+WORKERS_ARGS = $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 .PHONY: run test test-fast lint venv system-deps models bench container-test lock clean
 
@@ -31,10 +36,10 @@ lint: venv
 	$(BIN)/mypy
 
 test: venv system-deps lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(WORKERS_ARGS) $(PYTEST_ARGS)
 
 test-fast: venv lint
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" $(WORKERS_ARGS) $(PYTEST_ARGS)
 
 models: venv
 	$(BIN)/python scripts/convert_models.py --fp16
