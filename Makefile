@@ -6,8 +6,10 @@ BIN    := $(VENV)/bin
 LOCK   ?= dev
 PYTEST_ARGS ?=
 # make test runs the suite in this many pytest-xdist workers, one test file per worker at a time (a
-# file's module fixtures are made once); most slow tests wait on a service, a broker or a browser, so
-# two overlap on two cores. 1: one process, as plain pytest (each worker peaks at ~2.6 GB)
+# file's module fixtures made once; session fixtures once per worker); most slow tests wait on a
+# service, a broker or a browser, so two overlap on two cores. 1: one process, as plain pytest (each
+# worker peaks at ~2.6 GB). Not --dist loadgroup: with pytest 9.2 and pytest-xdist 3.8 its groups are
+# not applied (xdist writes item._nodeid, which pytest no longer reads), so tests go one by one
 TEST_WORKERS ?= 2
 WORKERS_ARGS = $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
