@@ -34,10 +34,19 @@ class ApplianceProcess:
         self.data.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "a")  # noqa: SIM115 - kept open for the process's life
         cmd = [sys.executable, "-m", "appliance.cli", "serve", "--data", str(self.data), "--port", "0", *self.args]
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=self.env, start_new_session=True)
-        deadline = time.monotonic() + timeout
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        while time.monotonic() < deadline:
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=self.env, start_new_session=True)
+        try:
+            return self._until_ready(offset, time.monotonic() + timeout)
+        except BaseException:
+            self.kill()  # a service that never said it was ready is not left running after the test
+            raise
+
+    def _until_ready(self, offset: int, deadline: float) -> ApplianceProcess:
+        """Until the log (past ``offset``) names the port and a worker is ready; checked once more after
+        the deadline, so a test process that was paused past it still sees a service that did start."""
+        assert self.proc is not None
+        while True:
             text = self.log_path.read_text()[offset:] if self.port == 0 else ""
             match = re.search(r"status page on http://[^:]+:(\d+)/", text)
             if match:
@@ -47,8 +56,9 @@ class ApplianceProcess:
                 return self
             if self.proc.poll() is not None:
                 raise RuntimeError(f"appliance exited: {self.log_path.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"appliance did not start: {self.log_path.read_text()[-3000:]}")
             time.sleep(0.2)
-        raise TimeoutError(f"appliance did not start: {self.log_path.read_text()[-3000:]}")
 
     @property
     def url(self) -> str:
