@@ -56,7 +56,14 @@ ACTIVE_FLOOR = 0.002  # ... and above this fraction of the stream's mean bytes p
 # stay under 0.01, walking ones are 0.1 or more; chosen on the facenet walk (keyframe every 10 frames) and
 # the 5-minute sample, confirmed on the hamilton clip, the held scene and the scan test clips
 BUSY_SHARE = 0.05
-QP_RISE = 3.0  # mean slice QP this much above its baseline: something moves (constant bitrate)
+QP_RISE = 3.0  # mean slice QP this much above its baseline: something moves (constant bitrate) ...
+# ... or its mean over any QP_PEAK_S of the GOP, against the same of the GOPs around: people passing
+# through a long GOP raise its mean little (0.8 s of a walk in a 5 s GOP: +2.8) but their half second
+# by 4-10. Chosen on generated 640x360 clips (a 5 s GOP at 400 kbit/s, walks of 0.2-1.6 s: +3.8 to +7.5,
+# still GOPs under 0.7) and confirmed on others (2 and 10 s GOPs, 300-800 kbit/s, no B-frames: +5.2 to
+# +10, still under 1.6). A stream's first GOP also rises (the encoder's rate control settling, +2 to +5):
+# it is decoded, which costs one GOP a file.
+QP_PEAK_S = 0.5
 CBR_VARIATION = 0.15  # per-GOP byte rates varying less than this (coefficient of variation) ...
 CBR_INTER_SHARE = 0.5  # ... with inter frames carrying at least this share: a constant-bitrate encoder
 MERGE_GAP_S = 4.0  # still gaps this short between active stretches are decoded too
@@ -88,6 +95,14 @@ class Gop:
     @property
     def qp(self) -> float | None:
         return float(np.mean(self.qps)) if self.qps else None
+
+    @property
+    def qp_peak(self) -> float | None:
+        """The highest mean slice QP over QP_PEAK_S of the GOP's frames (in decode order)."""
+        if not self.qps:
+            return None
+        window = min(max(int(round(QP_PEAK_S * self.frames / self.duration_s)), 1), len(self.qps))
+        return float(np.convolve(self.qps, np.ones(window) / window, mode="valid").max())
 
 
 class ScanSignal(str, Enum):
@@ -161,18 +176,23 @@ def looks_constant_bitrate(gops: list[Gop]) -> bool:
 def active_gops(gops: list[Gop], signal: ScanSignal) -> np.ndarray:
     """Which GOPs show activity by ``signal``; a boolean per GOP."""
     if signal == ScanSignal.QP:
-        qp = np.array([g.qp if g.qp is not None else np.nan for g in gops])
-        qp = np.where(np.isnan(qp), np.nanmedian(qp), qp)
-        # against the GOPs around it, and against the file's own still level: a busy minute is its own
-        # neighbours' baseline, and only its edges would rise above it
-        baseline = np.minimum(local_baseline(qp), np.quantile(qp, BASELINE_QUANTILE))
-        return qp - baseline > QP_RISE
+        return _qp_rises(np.array([g.qp if g.qp is not None else np.nan for g in gops])) | _qp_rises(
+            np.array([g.qp_peak if g.qp_peak is not None else np.nan for g in gops])
+        )
     rates = np.array([g.inter_rate for g in gops])
     totals = np.array([(g.key_bytes + g.inter_bytes) / g.duration_s for g in gops])
     mean_rate = float(totals.mean())
     moving = (rates > ACTIVE_RATIO * local_baseline(rates)) & (rates > ACTIVE_FLOOR * mean_rate)
     busy = np.array([g.inter_bytes / max(g.frames - 1, 1) > BUSY_SHARE * max(g.key_bytes, 1) for g in gops])
     return (moving & (totals > TOTAL_RATIO * local_baseline(totals))) | keyframe_steps(gops) | busy
+
+
+def _qp_rises(qp: np.ndarray) -> np.ndarray:
+    """Where a per-GOP quantiser rises QP_RISE above its baseline: the GOPs around it, and the file's own
+    still level (a busy minute is its own neighbours' baseline, and only its edges would rise above it)."""
+    qp = np.where(np.isnan(qp), np.nanmedian(qp), qp)
+    baseline = np.minimum(local_baseline(qp), np.quantile(qp, BASELINE_QUANTILE))
+    return qp - baseline > QP_RISE
 
 
 def keyframe_steps(gops: list[Gop]) -> np.ndarray:
