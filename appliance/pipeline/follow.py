@@ -37,7 +37,39 @@ def needs_confirming(track: Track, last_whole_s: float) -> bool:
     whole too. Followed in its patch instead, a new face next to a tracked one was taken into the other's
     track where people cross (the 5-minute sample: 9 people instead of 11, the busy clip at half size
     beside its mirror: 17 tracks of 19; small faces, enlarged in their patches, were also missed)."""
-    return track.detections == 1 and track.first.time_s >= last_whole_s
+    return track.found_once and track.last.time_s >= last_whole_s
+
+
+LOOK_BACK_SPAN = 4.0  # the square a new face is looked for in the frame before, in its size
+LOOK_BACK_STEP = 1.0  # ... where the face found is at most this many sizes from the last one, and alike in size
+
+
+def look_back_region(face: Face, width: int, height: int, min_face: float) -> Region:
+    """The square around ``face`` where it is looked for in the frame before, kept inside the frame."""
+    x, y, w, h = face.box
+    side = int(round(min(LOOK_BACK_SPAN * max(face.size, min_face), width, height)))
+    x1 = int(round(min(max(x + w / 2 - side / 2, 0), width - side)))
+    y1 = int(round(min(max(y + h / 2 - side / 2, 0), height - side)))
+    return (x1, y1, x1 + side, y1 + side)
+
+
+def same_face_before(face: Face, candidates: Sequence[Face]) -> Face | None:
+    """Of ``candidates`` (found in the frame before), the one that is ``face`` a step earlier: None if none
+    is, or if two could be (in a crowd, a neighbour's face must not be taken for it)."""
+    near = []
+    for other in candidates:
+        ratio = max(face.size, 1.0) / max(other.size, 1.0)
+        if not 1 / 1.5 <= ratio <= 1.5:
+            continue
+        (ax, ay), (bx, by) = _centre(face), _centre(other)
+        if float(np.hypot(ax - bx, ay - by)) / max(face.size, other.size, 1.0) <= LOOK_BACK_STEP:
+            near.append(other)
+    return near[0] if len(near) == 1 else None
+
+
+def _centre(face: Face) -> tuple[float, float]:
+    x, y, w, h = face.box
+    return x + w / 2, y + h / 2
 
 
 class Patch(NamedTuple):
@@ -54,7 +86,7 @@ def patches_for(tracks: Sequence[Track], time_s: float, width: int, height: int)
         if time_s - track.last.time_s > MAX_AGE_S:
             continue
         cx, cy = track.predicted_center(time_s)
-        span = SPAN_NEW if track.detections == 1 else SPAN
+        span = SPAN_NEW if track.found_once else SPAN  # one sighting: its speed is not known
         side = int(round(min(max(span * track.last.face.size, 12), width, height)))
         x1 = int(round(min(max(cx - side / 2, 0), width - side)))
         y1 = int(round(min(max(cy - side / 2, 0), height - side)))

@@ -44,6 +44,7 @@ class Track:
     boxes: dict[int, tuple[float, float, float, float]] = field(default_factory=dict, repr=False)  # frame -> xyxy
     shots: list[tuple[float, np.ndarray]] = field(default_factory=list, repr=False)  # (quality, aligned face)
     embedding: np.ndarray | None = field(default=None, repr=False)
+    earlier: int = 0  # sightings found afterwards in frames before the one it was found in (looked back)
 
     @property
     def frames(self) -> KeysView[int]:
@@ -52,6 +53,20 @@ class Track:
 
     def seen(self, frame: int, face: Face) -> None:
         self.boxes[frame] = face.xyxy
+
+    @property
+    def found_once(self) -> bool:
+        """Seen only where it was found (sightings looked back for do not count)."""
+        return self.detections - self.earlier == 1
+
+    def seen_earlier(self, sight: Sighting) -> None:
+        """``sight``, from a frame before any of this track's, found by looking back: it is recorded, and
+        tracking goes on as if it had not been (the track's speed comes from the sightings after it, and
+        its best shot and embedding from the faces tracking found)."""
+        self.first = sight
+        self.detections += 1
+        self.earlier += 1
+        self.seen(sight.frame, sight.face)
 
     def keep_shot(self, quality: float, aligned: np.ndarray | None, keep: int) -> None:
         """Keep the ``keep`` best aligned shots of the face (for its embedding)."""
@@ -141,7 +156,7 @@ class Tracker:
                 sx, sy = _center(sight.face)
                 dist = float(np.hypot(sx - cx, sy - cy)) / max(track.last.face.size, sight.face.size, 1.0)
                 reach = s.max_center_dist
-                if track.detections == 1 and _alike(track.last.face, sight.face, s):
+                if track.found_once and _alike(track.last.face, sight.face, s):  # no speed yet
                     # no velocity yet: someone crossing close to the camera, the same face again
                     reach += s.max_first_step * max(time_s - track.last.time_s, 0.0)
                 if ious[ti, di] >= s.min_iou or dist <= reach:
@@ -154,7 +169,7 @@ class Tracker:
         if dt > 0:
             (ox, oy), (nx, ny) = _center(track.last.face), _center(sight.face)
             vx, vy = (nx - ox) / dt, (ny - oy) / dt
-            if track.detections == 1:
+            if track.found_once:
                 track.velocity = (vx, vy)
             else:
                 keep = 1.0 - self.settings.velocity_smoothing

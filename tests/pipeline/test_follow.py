@@ -126,3 +126,36 @@ def test_a_new_face_waits_for_a_whole_search_of_the_next_frame():
     assert not any(follow.needs_confirming(t, last_whole_s=1.2) for t in tracker.active)  # found earlier
     tracker.update([Sighting(1, 1.2, Face((604.0, 100.0, 40.0, 48.0), 0.99), quality)], 1.2)
     assert not any(follow.needs_confirming(t, last_whole_s=1.0) for t in tracker.active)  # confirmed
+
+
+def test_a_new_face_is_looked_back_for_one_step_at_a_time_and_never_in_a_crowd():
+    """Looking back takes a face one step earlier only where it is the one alike face close by."""
+    from appliance.detect import Face
+
+    face = Face((600.0, 100.0, 40.0, 40.0), 0.99)
+    step = Face((580.0, 104.0, 38.0, 38.0), 0.99)  # half a face size away, alike in size
+    assert follow.same_face_before(face, [step]) is step
+    assert follow.same_face_before(face, [Face((520.0, 100.0, 40.0, 40.0), 0.99)]) is None  # two sizes away
+    assert follow.same_face_before(face, [Face((600.0, 100.0, 80.0, 80.0), 0.99)]) is None  # twice the size
+    neighbour = Face((620.0, 110.0, 40.0, 40.0), 0.99)
+    assert follow.same_face_before(face, [step, neighbour]) is None  # which one? neither
+    x1, y1, x2, y2 = follow.look_back_region(face, 1920, 1080, 20.0)
+    assert x2 - x1 == y2 - y1 == follow.LOOK_BACK_SPAN * 40 and x1 <= 600 and x2 >= 640
+
+
+def test_a_sighting_looked_back_for_is_recorded_and_tracking_goes_on_as_before():
+    """The earlier sighting gives the track its first time and a detection; the track is still a face found
+    once for tracking (its speed unknown, its confirming whole search still due)."""
+    from appliance.detect import Face
+    from appliance.pipeline.quality import Quality
+
+    quality = Quality(0.5, 0.5, 0.5, 0.5, 0.5)
+    tracker = Tracker()
+    found = Face((600.0, 100.0, 40.0, 40.0), 0.99)
+    tracker.update([Sighting(10, 2.0, found, quality)], 2.0)
+    track = tracker.active[0]
+    track.seen(10, found)  # as the extractor records each sighting
+    track.seen_earlier(Sighting(9, 1.8, Face((590.0, 100.0, 40.0, 40.0), 0.99), quality))
+    assert (track.first.time_s, track.last.time_s, track.detections, sorted(track.frames)) == (1.8, 2.0, 2, [9, 10])
+    assert track.found_once and track.velocity == (0.0, 0.0)
+    assert follow.needs_confirming(track, last_whole_s=2.0)

@@ -98,12 +98,8 @@ def missing_people(followed: ExtractResult, searched: ExtractResult) -> list[tup
     return missing
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit of following (docs/scan.md): a face in view for less than a second between two whole "
-    "searches is seen once and dropped as a flicker; to be mended by looking back through the followed frames",
-)
 def test_a_person_seen_briefly_between_whole_searches_is_not_lost(brief):
+    """Found by one whole search only, then gone: the face is looked for back through the followed frames."""
     followed, searched = brief
     assert missing_people(followed, searched) == []
     assert abs(len(followed.manifest.people) - len(searched.manifest.people)) <= 1
