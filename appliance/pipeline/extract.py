@@ -270,24 +270,27 @@ class Extractor:
                 if ahead is not None and len(tracker.finished) > offered:
                     ahead.offer(tracker.finished[offered:])
                     offered = len(tracker.finished)
-            if kind is SearchKind.FULL and since_whole:
-                with step("look_back"):
-                    state.detections += self._look_back(tracker, frame, since_whole)
-                since_whole.clear()
-            elif kind is SearchKind.FOLLOW:
-                since_whole.append(frame)
-            state.frames_decoded, state.frames_read = source.decoded, source.read
-            state.frames_analysed += 1
-            state.detections += len(faces)
-            state.tracks = len(tracker.active) + len(tracker.finished)
-            state.elapsed_s = time.monotonic() - started
-            state.frame, state.frame_faces = frame, faces
+            state.detections += self._keep_or_look_back(kind, tracker, frame, since_whole)
+            _count(state, source, tracker, frame, faces, started)
             if progress is not None:
                 progress(state)
         state.frames_decoded, state.frames_read = source.decoded, source.read
         state.enhanced_frames = self.finder.enhanced_frames - enhanced_before
         state.elapsed_s = time.monotonic() - started
         return tracker.close()
+
+    def _keep_or_look_back(self, kind: SearchKind, tracker: Tracker, frame: Frame, since_whole: deque[Frame]) -> int:
+        """A followed frame is kept; after a whole search its new faces are looked back for in the frames
+        kept, which are then let go. Returns the sightings added."""
+        if kind is SearchKind.FOLLOW:
+            since_whole.append(frame)
+            return 0
+        if kind is not SearchKind.FULL or not since_whole:
+            return 0
+        with step("look_back"):
+            added = self._look_back(tracker, frame, since_whole)
+        since_whole.clear()
+        return added
 
     def _look_back(self, tracker: Tracker, frame: Frame, followed: Sequence[Frame]) -> int:
         """Faces this whole search found for the first time, looked for back through the frames followed
@@ -428,6 +431,18 @@ class Extractor:
             embed_tracks(tracks, self.embedder())
             return group_tracks(tracks, self.people)
         return [[track] for track in tracks]
+
+
+def _count(
+    state: Progress, source: VideoSource, tracker: Tracker, frame: Frame, faces: list[Face], started: float
+) -> None:
+    """An analysed frame's counts in the progress."""
+    state.frames_decoded, state.frames_read = source.decoded, source.read
+    state.frames_analysed += 1
+    state.detections += len(faces)
+    state.tracks = len(tracker.active) + len(tracker.finished)
+    state.elapsed_s = time.monotonic() - started
+    state.frame, state.frame_faces = frame, faces
 
 
 def _taken(face: Face, frame: int, tracker: Tracker) -> bool:
