@@ -34,6 +34,11 @@ class Face:
         return (x, y, x + w, y + h)
 
     @property
+    def center(self) -> tuple[float, float]:
+        x, y, w, h = self.box
+        return x + w / 2, y + h / 2
+
+    @property
     def size(self) -> float:
         """Face size in pixels: the geometric mean of the box sides."""
         return float(np.sqrt(max(self.box[2], 0) * max(self.box[3], 0)))

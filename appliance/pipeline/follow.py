@@ -61,15 +61,10 @@ def same_face_before(face: Face, candidates: Sequence[Face]) -> Face | None:
         ratio = max(face.size, 1.0) / max(other.size, 1.0)
         if not 1 / 1.5 <= ratio <= 1.5:
             continue
-        (ax, ay), (bx, by) = _centre(face), _centre(other)
+        (ax, ay), (bx, by) = face.center, other.center
         if float(np.hypot(ax - bx, ay - by)) / max(face.size, other.size, 1.0) <= LOOK_BACK_STEP:
             near.append(other)
     return near[0] if len(near) == 1 else None
-
-
-def _centre(face: Face) -> tuple[float, float]:
-    x, y, w, h = face.box
-    return x + w / 2, y + h / 2
 
 
 class Patch(NamedTuple):

@@ -177,7 +177,7 @@ def active_gops(gops: list[Gop], signal: ScanSignal) -> np.ndarray:
     """Which GOPs show activity by ``signal``; a boolean per GOP."""
     if signal == ScanSignal.QP:
         return _qp_rises(np.array([g.qp if g.qp is not None else np.nan for g in gops])) | _qp_rises(
-            np.array([g.qp_peak if g.qp_peak is not None else np.nan for g in gops])
+            np.array([peak if (peak := g.qp_peak) is not None else np.nan for g in gops])
         )
     rates = np.array([g.inter_rate for g in gops])
     totals = np.array([(g.key_bytes + g.inter_bytes) / g.duration_s for g in gops])

@@ -153,7 +153,7 @@ class Tracker:
                 ratio = max(track.last.face.size, 1.0) / max(sight.face.size, 1.0)
                 if ratio > s.max_size_ratio or ratio < 1 / s.max_size_ratio:
                     continue
-                sx, sy = _center(sight.face)
+                sx, sy = sight.face.center
                 dist = float(np.hypot(sx - cx, sy - cy)) / max(track.last.face.size, sight.face.size, 1.0)
                 reach = s.max_center_dist
                 if track.found_once and _alike(track.last.face, sight.face, s):  # no speed yet
@@ -167,7 +167,7 @@ class Tracker:
         """Add ``sight`` to ``track``; True if it is the track's new best shot."""
         dt = sight.time_s - track.last.time_s
         if dt > 0:
-            (ox, oy), (nx, ny) = _center(track.last.face), _center(sight.face)
+            (ox, oy), (nx, ny) = track.last.face.center, sight.face.center
             vx, vy = (nx - ox) / dt, (ny - oy) / dt
             if track.found_once:
                 track.velocity = (vx, vy)
@@ -202,7 +202,7 @@ class Tracker:
 def _covered(track: Track, looked: list[tuple[int, int, int, int]] | None) -> bool:
     if looked is None:
         return True
-    cx, cy = _center(track.last.face)
+    cx, cy = track.last.face.center
     return any(x1 <= cx < x2 and y1 <= cy < y2 for x1, y1, x2, y2 in looked)
 
 
@@ -210,8 +210,3 @@ def _alike(a: Face, b: Face, s: TrackerSettings) -> bool:
     ratio = max(a.size, 1.0) / max(b.size, 1.0)
     confident = min(a.confidence, b.confidence) >= s.first_step_confidence
     return confident and 1 / s.first_step_size_ratio <= ratio <= s.first_step_size_ratio
-
-
-def _center(face: Face) -> tuple[float, float]:
-    x, y, w, h = face.box
-    return x + w / 2, y + h / 2
